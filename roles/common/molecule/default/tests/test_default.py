@@ -1,0 +1,217 @@
+"""Behaviour of role `common` on a converged host (see converge.yml for the input)."""
+
+import base64
+import textwrap
+
+SSH_OPTS = (
+    "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+    "-o ConnectTimeout=10 -o LogLevel=ERROR"
+)
+
+
+def run_python(host, code, background_log=None):
+    """Run Python code on the host, free of shell quoting (optionally in the background)."""
+    encoded = base64.b64encode(textwrap.dedent(code).encode()).decode()
+    command = f"echo {encoded} | base64 -d | python3 -"
+    if background_log:
+        command = f"nohup sh -c '{command}' >{background_log} 2>&1 &"
+    return host.run(command)
+
+
+def ssh_as(host, user, key=None, extra=""):
+    identity = f"-i /root/mlp-test/{key} -o IdentitiesOnly=yes" if key else ""
+    return host.run(f"ssh {SSH_OPTS} {identity} {extra} {user}@127.0.0.1 id -un")
+
+
+# --- sudo -------------------------------------------------------------------------------
+
+def test_admin_sudo_without_password(host):
+    assert host.run("runuser -u mlops -- sudo -n true").rc == 0
+
+
+def test_nopasswd_user_sudo_without_password(host):
+    assert host.run("runuser -u bob -- sudo -n true").rc == 0
+
+
+def test_password_user_needs_password_for_sudo(host):
+    cmd = host.run("runuser -u alice -- sudo -n true")
+    assert cmd.rc != 0
+    assert "password is required" in cmd.stderr
+
+
+def test_password_user_sudo_with_right_password_only(host):
+    assert host.run("echo alice-pw | runuser -u alice -- sudo -S -k true").rc == 0
+    assert host.run("echo wrong-pw | runuser -u alice -- sudo -S -k true").rc != 0
+
+
+def test_sudo_rights_as_sudo_lists_them(host):
+    assert "(ALL : ALL) NOPASSWD: ALL" in host.run("sudo -l -U bob").stdout
+    alice = host.run("sudo -l -U alice").stdout
+    assert "(ALL : ALL) ALL" in alice
+    assert "NOPASSWD" not in alice
+    assert "is not allowed to run sudo" in host.run("sudo -l -U carol").stdout
+
+
+def test_sudoers_file_is_valid(host):
+    assert host.run("visudo -c").rc == 0
+    assert host.file("/etc/sudoers.d/mlplatform").mode == 0o440
+
+
+# --- accounts and groups ---------------------------------------------------------------
+
+def test_team_groups_exist(host):
+    for group in ("data-researchers", "ml-researchers", "developers"):
+        assert host.group(group).exists
+
+
+def test_memberships_follow_the_list(host):
+    assert "data-researchers" in host.user("alice").groups
+    assert set(host.user("bob").groups) >= {"ml-researchers", "developers"}
+    # carol was put in data-researchers by hand (prepare.yml); the role removed her.
+    assert "data-researchers" not in host.user("carol").groups
+    assert "developers" in host.user("carol").groups
+
+
+def test_absent_user_is_gone_but_his_files_stay(host):
+    assert not host.user("dave").exists
+    assert host.file("/home/dave/notes.txt").content_string == "dave's notes\n"
+
+
+def test_password_hash_is_set(host):
+    shadow = host.run("getent shadow alice").stdout
+    assert shadow.split(":")[1].startswith("$6$mlplatformtest$")
+
+
+# --- sshd --------------------------------------------------------------------------------
+
+def test_sshd_effective_configuration(host):
+    effective = dict(
+        line.split(" ", 1) for line in host.run("sshd -T").stdout.splitlines() if " " in line
+    )
+    assert effective["permitrootlogin"] == "no"
+    assert effective["passwordauthentication"] == "no"
+    assert effective["kbdinteractiveauthentication"] == "no"
+    assert effective["x11forwarding"] == "no"
+
+
+def test_key_login_works(host):
+    for user in ("mlops", "alice", "carol"):
+        cmd = ssh_as(host, user, key=f"{user}_ssh")
+        assert cmd.rc == 0, cmd.stderr
+        assert cmd.stdout.strip() == user
+
+
+def test_wrong_key_is_refused(host):
+    cmd = ssh_as(host, "alice", key="bob_ssh")
+    assert cmd.rc != 0
+    assert "Permission denied" in cmd.stderr
+
+
+def test_password_login_is_not_offered(host):
+    cmd = ssh_as(
+        host, "alice",
+        extra="-o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive",
+    )
+    assert cmd.rc != 0
+    assert "Permission denied (publickey)" in cmd.stderr
+
+
+def test_root_login_is_refused(host):
+    host.run("install -d -m 700 /root/.ssh && cp /home/mlops/.ssh/authorized_keys /root/.ssh/")
+    try:
+        cmd = ssh_as(host, "root", key="mlops_ssh")
+        assert cmd.rc != 0
+        assert "Permission denied" in cmd.stderr
+    finally:
+        host.run("rm -f /root/.ssh/authorized_keys")
+
+
+# --- trust, proxy, pip, system -----------------------------------------------------------
+
+TLS_SERVER = """
+    import http.server, ssl
+    httpd = http.server.HTTPServer(("127.0.0.1", 8443), http.server.SimpleHTTPRequestHandler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain("/root/mlp-test/server.pem", "/root/mlp-test/server.key")
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    httpd.handle_request()
+    """
+
+
+def test_extra_cas_are_in_the_system_bundle(host):
+    bundle = host.file("/etc/ssl/certs/ca-certificates.crt").content_string
+    installed = host.run("cat /usr/local/share/ca-certificates/mlplatform/*.crt").stdout
+    assert installed.count("BEGIN CERTIFICATE") == 2
+    for block in installed.split("-----END CERTIFICATE-----")[:-1]:
+        body = block.split("-----BEGIN CERTIFICATE-----")[1].strip()
+        assert body in bundle
+
+
+def test_tls_server_signed_by_extra_ca_is_trusted(host):
+    run_python(host, TLS_SERVER, background_log="/tmp/tls.log")
+    cmd = host.run(
+        "for i in $(seq 50); do curl -sS -o /dev/null -w '%{http_code}' "
+        "https://localhost:8443/ && exit 0; sleep 0.2; done; exit 1"
+    )
+    assert cmd.rc == 0, cmd.stderr
+    assert cmd.stdout.endswith("200")
+
+
+WHEEL_MAKER = """
+    import os, zipfile
+    root = "/tmp/mlp-index/simple/mlp-probe"
+    os.makedirs(root, exist_ok=True)
+    name = "mlp_probe-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(root, name), "w") as whl:
+        whl.writestr("mlp_probe.py", "ANSWER = 42\\n")
+        info = "mlp_probe-1.0.dist-info/"
+        whl.writestr(info + "METADATA", "Metadata-Version: 2.1\\nName: mlp-probe\\nVersion: 1.0\\n")
+        whl.writestr(info + "WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+        whl.writestr(info + "RECORD", "")
+    with open(os.path.join(root, "index.html"), "w") as idx:
+        idx.write(f'<a href="{name}">{name}</a>')
+    """
+
+
+def test_pip_installs_from_the_configured_index(host):
+    # mlp-probe exists only on this local index: pip can only find it through /etc/pip.conf.
+    assert run_python(host, WHEEL_MAKER).rc == 0
+    host.run(
+        "cd /tmp/mlp-index && nohup python3 -m http.server 8631 --bind 127.0.0.1 "
+        ">/tmp/mlp-index.log 2>&1 &"
+    )
+    host.run("rm -rf /tmp/mlp-venv && python3 -m venv /tmp/mlp-venv")
+    cmd = host.run(
+        "for i in $(seq 25); do curl -sf http://127.0.0.1:8631/ >/dev/null && break; sleep 0.2; done;"
+        " /tmp/mlp-venv/bin/pip install --no-cache-dir mlp-probe"
+    )
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    assert host.run("/tmp/mlp-venv/bin/python -c 'import mlp_probe; print(mlp_probe.ANSWER)'").stdout.strip() == "42"
+    assert "GET /simple/mlp-probe/" in host.file("/tmp/mlp-index.log").content_string
+
+
+def test_login_shells_get_the_proxy(host):
+    env = host.run("su - alice -c env").stdout.splitlines()
+    assert "https_proxy=http://proxy.example.test:3128" in env
+    assert "HTTPS_PROXY=http://proxy.example.test:3128" in env
+    assert any(line.startswith("no_proxy=") and "127.0.0.1" in line for line in env)
+
+
+def test_apt_does_not_use_the_login_proxy(host):
+    assert not host.file("/etc/apt/apt.conf.d/80mlplatform-proxy").exists
+
+
+def test_time_zone(host):
+    assert host.file("/etc/localtime").linked_to.endswith("Europe/Paris")
+    assert host.run("date +%Z").stdout.strip() in ("CET", "CEST")
+
+
+def test_locale(host):
+    assert "en_US.utf8" in host.run("locale -a").stdout.split()
+    assert "LANG=en_US.UTF-8" in host.run("su - carol -c locale").stdout.splitlines()
+
+
+def test_base_tools_work(host):
+    assert host.run("git --version").rc == 0
+    assert host.run("setfacl --version").rc == 0
+    assert host.run("curl --version").rc == 0

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Build the systemd test images locally from Debian's archive; nothing is pulled.
+#
+#   tests/images/build.sh [--rebuild] [12] [13]
+#
+# For each Debian version: debootstrap (minbase + python3, sudo) -> `docker import` as
+# mlplatform/debian-rootfs:<v> -> `docker build` of tests/images/Dockerfile as
+# mlplatform/debian:<v> (systemd, extra trusted CAs). An image is rebuilt only when its
+# inputs change (Dockerfile, CA bundle, mirror), recorded in the label org.mlplatform.inputs.
+#
+# Environment:
+#   MLP_DEBIAN_MIRROR           archive for debootstrap and apt (default http://deb.debian.org/debian)
+#   MLP_DEBIAN_SECURITY_MIRROR  security archive (default http://deb.debian.org/debian-security)
+#   MLP_EXTRA_CA_BUNDLE         PEM bundle whose certificates the images must trust
+#                               (default: this machine's /etc/ssl/certs/ca-certificates.crt)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+mirror=${MLP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+security=${MLP_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+ca_bundle=${MLP_EXTRA_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+rebuild=0
+versions=()
+scratch=()
+trap 'rm -rf "${scratch[@]}"' EXIT
+
+for arg in "$@"; do
+  case "$arg" in
+    --rebuild) rebuild=1 ;;
+    12|13) versions+=("$arg") ;;
+    *) echo "build.sh: unknown argument '$arg' (expected --rebuild, 12 or 13)" >&2; exit 2 ;;
+  esac
+done
+[ "${#versions[@]}" -gt 0 ] || versions=(12 13)
+
+suite_of() {
+  case "$1" in
+    12) echo bookworm ;;
+    13) echo trixie ;;
+  esac
+}
+
+build_rootfs() { # version suite
+  local version=$1 suite=$2 dir
+  if [ "$rebuild" = 0 ] && docker image inspect "mlplatform/debian-rootfs:$version" >/dev/null 2>&1; then
+    return 0
+  fi
+  dir=$(mktemp -d /var/tmp/mlp-rootfs.XXXXXX)
+  scratch+=("$dir")
+  echo ">> debootstrap $suite from $mirror"
+  debootstrap --variant=minbase --include=python3,sudo "$suite" "$dir" "$mirror" >"$dir.log" 2>&1 \
+    || { tail -30 "$dir.log" >&2; rm -f "$dir.log"; return 1; }
+  rm -f "$dir.log"
+  cat >"$dir/etc/apt/sources.list" <<SOURCES
+deb $mirror $suite main
+deb $mirror $suite-updates main
+deb $security $suite-security main
+SOURCES
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar -C "$dir" -c . | docker import - "mlplatform/debian-rootfs:$version" >/dev/null
+}
+
+build_image() { # version
+  local version=$1 suite inputs ctx current
+  suite=$(suite_of "$version")
+  ctx=$(mktemp -d)
+  scratch+=("$ctx")
+  cp "$here/Dockerfile" "$here/add_extra_cas.py" "$ctx/"
+  if [ -r "$ca_bundle" ]; then cp "$ca_bundle" "$ctx/extra-ca-bundle.pem"; else : >"$ctx/extra-ca-bundle.pem"; fi
+  inputs=$( (cat "$ctx"/*; echo "$mirror $security $suite") | sha256sum | cut -c1-16)
+  current=$(docker image inspect -f '{{ index .Config.Labels "org.mlplatform.inputs" }}' \
+    "mlplatform/debian:$version" 2>/dev/null || true)
+  if [ "$rebuild" = 0 ] && [ "$current" = "$inputs" ]; then
+    echo ">> mlplatform/debian:$version is up to date ($inputs)"
+    return 0
+  fi
+  build_rootfs "$version" "$suite"
+  echo ">> building mlplatform/debian:$version"
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE_IMAGE=mlplatform/debian-rootfs:$version" \
+    --label "org.mlplatform.inputs=$inputs" -t "mlplatform/debian:$version" "$ctx" >/dev/null
+}
+
+for version in "${versions[@]}"; do
+  build_image "$version"
+done
