@@ -1,0 +1,44 @@
+# Entry points of the project. `make help` lists them.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ACTIVATE := . $(VENV)/bin/activate &&
+ROLE ?= common
+DEBIAN ?= 12
+
+.PHONY: help venv test lint syntax unit molecule images images-rebuild clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create the virtualenv with the pinned tooling
+
+test: venv ## Everything: lint, syntax check, unit tests, every Molecule scenario
+	$(ACTIVATE) tests/run.sh
+
+lint: venv ## yamllint + ansible-lint (production profile, strict)
+	$(ACTIVATE) tests/run.sh lint
+
+syntax: venv ## ansible-playbook --syntax-check of every playbook
+	$(ACTIVATE) tests/run.sh syntax
+
+unit: venv ## Control-node tests: group_vars loading, input validation
+	$(ACTIVATE) tests/run.sh unit
+
+molecule: venv images ## One role's scenario: make molecule ROLE=common DEBIAN=13
+	$(ACTIVATE) cd roles/$(ROLE) && MLP_DEBIAN=$(DEBIAN) molecule test
+
+images: ## Build the Debian 12/13 systemd test images (cached)
+	tests/images/build.sh
+
+images-rebuild: ## Rebuild the test images from scratch
+	tests/images/build.sh --rebuild
+
+clean: ## Remove test containers, logs and the virtualenv
+	-docker ps -aq --filter label=org.mlplatform.test=true | xargs -r docker rm -f
+	rm -rf artifacts $(VENV)

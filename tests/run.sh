@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it:
+#   lint (yamllint, ansible-lint) -> syntax check of every playbook -> control-node tests
+#   (pytest tests/unit) -> test images -> every Molecule scenario.
+# Each check's output goes to artifacts/logs/<check>.log; a failed check prints its tail.
+# The last line is "N passed, N failed"; the exit status is non-zero when any check failed.
+#
+#   tests/run.sh                 everything
+#   tests/run.sh lint unit       only these stages (lint, syntax, unit, molecule)
+#   MLP_SCENARIOS="common@13"    only these Molecule runs (role@debian-version, space separated)
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
+logs="$root/artifacts/logs"
+mkdir -p "$logs"
+
+# Molecule runs: every role scenario on Debian 12; roles listed here also on Debian 13.
+both_versions=" common "
+default_scenarios() {
+  local dir role
+  for dir in roles/*/molecule/default; do
+    [ -f "$dir/molecule.yml" ] || continue
+    role=${dir#roles/}; role=${role%%/*}
+    printf '%s@12 ' "$role"
+    case "$both_versions" in *" $role "*) printf '%s@13 ' "$role" ;; esac
+  done
+}
+scenarios=${MLP_SCENARIOS:-$(default_scenarios)}
+stages=("$@")
+[ "${#stages[@]}" -gt 0 ] || stages=(lint syntax unit molecule)
+
+passed=0 failed=0 results=()
+started=$(date +%s)
+
+check() { # name command...
+  local name=$1 t0 rc
+  shift
+  t0=$(date +%s)
+  printf '>> %-28s ' "$name"
+  "$@" >"$logs/$name.log" 2>&1
+  rc=$?
+  if [ "$rc" = 0 ]; then
+    passed=$((passed + 1)); results+=("PASS $name $(($(date +%s) - t0))s")
+    echo "PASS ($(($(date +%s) - t0))s)"
+  else
+    failed=$((failed + 1)); results+=("FAIL $name $(($(date +%s) - t0))s")
+    echo "FAIL ($(($(date +%s) - t0))s, rc=$rc) -- last lines of artifacts/logs/$name.log:"
+    tail -n 40 "$logs/$name.log" | sed 's/^/   | /'
+  fi
+  return "$rc"
+}
+
+syntax_check() {
+  local playbook rc=0
+  for playbook in playbooks/*.yml; do
+    echo "== $playbook"
+    ansible-playbook --syntax-check "$playbook" || rc=1
+  done
+  return "$rc"
+}
+
+molecule_run() { # role version
+  (cd "roles/$1" && MLP_DEBIAN=$2 molecule test)
+}
+
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    lint)
+      check yamllint yamllint --strict .
+      check ansible-lint ansible-lint
+      ;;
+    syntax) check syntax-check syntax_check ;;
+    unit) check pytest-unit python -m pytest -v -p no:cacheprovider tests/unit ;;
+    molecule)
+      versions=$(printf '%s\n' $scenarios | sed 's/.*@//' | sort -u | tr '\n' ' ')
+      # shellcheck disable=SC2086 # word splitting of the version list is wanted
+      if check test-images tests/images/build.sh $versions; then
+        for scenario in $scenarios; do
+          check "molecule-${scenario/@/-debian}" molecule_run "${scenario%@*}" "${scenario#*@}"
+        done
+      fi
+      ;;
+    *) echo "tests/run.sh: unknown stage '$stage' (lint, syntax, unit, molecule)" >&2; exit 2 ;;
+  esac
+done
+
+# Leave no test container behind, whatever happened.
+docker ps -aq --filter label=org.mlplatform.test=true 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1
+
+echo
+printf '%s\n' "${results[@]}"
+echo "total wall time: $(($(date +%s) - started))s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,40 @@
+"""Helpers for the control-node tests: run Ansible with the project's ansible.cfg."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ansible(*args, cwd=ROOT, env=None):
+    """Run an Ansible command line with the project's configuration; return the process."""
+    full_env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    full_env.update(env or {})
+    return subprocess.run(
+        list(args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture
+def run_role_validation(tmp_path):
+    """Run only the validation of a role on this machine, in check mode, with extra vars.
+
+    `--tags mlp-validation-only` matches no task: only the argument spec check and the
+    role's validation (tagged always) run, and --check keeps even those from changing a thing.
+    """
+
+    def run(role, extra_vars, *more):
+        vars_file = tmp_path / "vars.json"
+        vars_file.write_text(json.dumps(extra_vars))
+        return ansible(
+            "ansible-playbook", "-i", "localhost,", "-c", "local", "--check",
+            "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
+            "--tags", "mlp-validation-only", "-e", f"role_under_test={role}",
+            "-e", f"@{vars_file}", *more, str(ROOT / "tests/unit/playbooks/validate_role.yml"),
+        )
+
+    return run

@@ -1,0 +1,99 @@
+"""Bad input to role `common` fails before any change, with a message naming the variable.
+
+Only the validation runs (see conftest.run_role_validation), in check mode, on this machine.
+"""
+
+import pytest
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq3QrS2kZ3yN0m9Q8wW0l6bqAEXAMPLEKEYFORTESTS0 me@laptop"
+VALID = {"common_admin_authorized_keys": [KEY]}
+PLAIN_PASSWORD = "Sup3r-Secret-Pl41n"
+
+
+def failed_task(result):
+    """The name of the task that failed (Ansible prints it before the fatal line)."""
+    lines = result.stdout.splitlines()
+    fatal = next(i for i, line in enumerate(lines) if line.startswith("fatal:"))
+    return next(line for line in reversed(lines[:fatal]) if line.startswith("TASK ["))
+
+
+def test_valid_input_passes(run_role_validation):
+    result = run_role_validation("common", dict(VALID, common_sshd_permit_root_login=False, common_users=[
+        {"name": "alice", "groups": ["data-researchers"], "authorized_keys": [KEY],
+         "password_hash": "$6$salt$abcdefghijklmnop", "sudo": "password"},
+        {"name": "bob", "state": "absent"},
+    ]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Check the SSH public keys" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param({"common_users": "alice"}, ["common_users", "list"], id="users-not-a-list"),
+        pytest.param({"common_users": [{"name": "alice", "state": "gone"}]},
+                     ["common_users", "state", "present, absent"], id="unknown-state"),
+        pytest.param({"common_users": [{"groups": ["developers"]}]},
+                     ["common_users", "name"], id="user-without-name"),
+        pytest.param({"common_users": [{"name": "alice", "sudo": "always"}]},
+                     ["common_users", "sudo", "none, password, nopasswd"], id="unknown-sudo"),
+        pytest.param({"common_sshd_permit_root_login": "never"},
+                     ["common_sshd_permit_root_login", "prohibit-password"], id="unknown-root-login"),
+        pytest.param({"common_admin_sudo_nopasswd": "maybe"},
+                     ["common_admin_sudo_nopasswd", "bool"], id="not-a-bool"),
+    ],
+)
+def test_argument_spec_rejects(run_role_validation, extra, expected):
+    result = run_role_validation("common", dict(VALID, **extra))
+    assert result.returncode != 0
+    assert "Validating arguments against arg spec" in failed_task(result)
+    for fragment in expected:
+        assert fragment in result.stdout, fragment
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param({"common_users": [{"name": "alice", "authorized_keys": ["not a key"]}]},
+                     ["common_users[].authorized_keys", "not an SSH public key", "alice: not a key"],
+                     id="key-not-a-key"),
+        pytest.param({"common_admin_authorized_keys": ["ssh-ed25519"]},
+                     ["common_admin_authorized_keys", "not an SSH public key"], id="key-without-body"),
+        pytest.param({"common_users": [{"name": "Alice"}]},
+                     ["invalid names", "Alice"], id="bad-login-name"),
+        pytest.param({"common_users": [{"name": "mlops"}]},
+                     ["listed twice", "mlops"], id="admin-listed-again"),
+        pytest.param({"common_admin_authorized_keys": []},
+                     ["common_sshd_password_authentication is false", "mlops", "no authorized key"],
+                     id="lockout-admin-without-key"),
+        pytest.param({"common_users": [{"name": "alice", "password_hash": "$6$salt$abcdef"}]},
+                     ["common_sshd_password_authentication is false", "alice"],
+                     id="lockout-password-user-without-key"),
+        pytest.param({"common_ca_certificates": ["/nonexistent/corp-ca.pem"]},
+                     ["common_ca_certificates", "No such file: /nonexistent/corp-ca.pem"],
+                     id="ca-file-missing"),
+        pytest.param({"common_proxy_https": "proxy.corp:3128"},
+                     ["common_proxy_", "not an http(s):// URL", "proxy.corp:3128"], id="proxy-not-a-url"),
+        pytest.param({"common_users": [{"name": "alice", "authorized_keys": [KEY],
+                                        "groups": ["no-such-group"]}]},
+                     ["common_users[].groups", "no-such-group"], id="unknown-group"),
+    ],
+)
+def test_validation_rejects(run_role_validation, extra, expected):
+    result = run_role_validation("common", dict(VALID, **extra))
+    assert result.returncode != 0
+    assert "common : Check" in failed_task(result) or "common : Refuse" in failed_task(result)
+    for fragment in expected:
+        assert fragment in result.stdout, fragment
+
+
+def test_plain_password_is_refused_and_never_printed(run_role_validation):
+    result = run_role_validation(
+        "common",
+        dict(VALID, common_users=[{"name": "alice", "authorized_keys": [KEY],
+                                   "password_hash": PLAIN_PASSWORD}]),
+        "-vvv",
+    )
+    assert result.returncode != 0
+    assert "alice is not a crypt(3) hash" in result.stdout
+    assert PLAIN_PASSWORD not in result.stdout + result.stderr

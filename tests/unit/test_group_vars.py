@@ -1,0 +1,89 @@
+"""The project's top-level group_vars/ load for every inventory and playbook, and the
+inventory's own group_vars/ override them."""
+
+import json
+import textwrap
+
+from conftest import ROOT, ansible
+
+PROBE_PLAY = textwrap.dedent(
+    """
+    - name: Show what the play sees
+      hosts: all
+      gather_facts: false
+      tasks:
+        - name: Write down the admin account and the team groups
+          ansible.builtin.copy:
+            content: "{{ {'admin': common_admin_user | default('UNDEFINED'),
+                          'groups': common_team_groups | default('UNDEFINED')} | to_json }}"
+            dest: "{{ probe_out }}"
+            mode: "0600"
+    """
+)
+
+
+def probe(tmp_path, inventory, env=None):
+    """Run a playbook that lives outside the project against `inventory`; return what it saw."""
+    play = tmp_path / "elsewhere" / "probe.yml"
+    play.parent.mkdir(exist_ok=True)
+    play.write_text(PROBE_PLAY)
+    out = tmp_path / "seen.json"
+    result = ansible(
+        "ansible-playbook", "-i", str(inventory), "-e", f"probe_out={out}", str(play),
+        cwd=tmp_path, env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(out.read_text())
+
+
+def make_inventory(tmp_path, admin_override=None):
+    inv_dir = tmp_path / "site"
+    inv_dir.mkdir()
+    (inv_dir / "hosts.yml").write_text(
+        "all:\n  children:\n    eda:\n      hosts:\n        probe:\n"
+        "          ansible_connection: local\n"
+        "          ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+    )
+    if admin_override:
+        (inv_dir / "group_vars").mkdir()
+        (inv_dir / "group_vars" / "all.yml").write_text(f"common_admin_user: {admin_override}\n")
+    return inv_dir / "hosts.yml"
+
+
+def test_project_group_vars_reach_a_play_from_any_inventory(tmp_path):
+    seen = probe(tmp_path, make_inventory(tmp_path))
+    assert seen["admin"] == "mlops"
+    assert seen["groups"] == ["data-researchers", "ml-researchers", "developers"]
+
+
+def test_inventory_group_vars_override_project_group_vars(tmp_path):
+    seen = probe(tmp_path, make_inventory(tmp_path, admin_override="ops"))
+    assert seen["admin"] == "ops"
+    assert seen["groups"] == ["data-researchers", "ml-researchers", "developers"]
+
+
+def test_without_the_plugin_ansible_would_not_load_them(tmp_path):
+    # The negative control: proves the first test depends on the project's vars plugin.
+    seen = probe(
+        tmp_path, make_inventory(tmp_path), env={"ANSIBLE_VARS_ENABLED": "host_group_vars"}
+    )
+    assert seen["admin"] == "UNDEFINED"
+
+
+def test_production_inventory_sees_project_group_vars():
+    result = ansible(
+        "ansible-inventory", "-i", str(ROOT / "inventory/production/hosts.yml"), "--host", "eda1"
+    )
+    assert result.returncode == 0, result.stderr
+    host_vars = json.loads(result.stdout)
+    assert host_vars["common_admin_user"] == "mlops"
+    assert host_vars["ansible_host"] == "192.0.2.20"
+
+
+def test_production_inventory_has_every_group():
+    result = ansible(
+        "ansible-inventory", "-i", str(ROOT / "inventory/production/hosts.yml"), "--list"
+    )
+    groups = json.loads(result.stdout)
+    for group in ("admin", "eda", "ml", "data", "prod"):
+        assert groups[group]["hosts"], group
