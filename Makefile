@@ -12,8 +12,8 @@ help: ## Show the targets
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install -qq --upgrade pip
+	$(VENV)/bin/pip install -qq -r requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned tooling
@@ -32,6 +32,9 @@ unit: venv ## Control-node tests: group_vars loading, input validation
 
 molecule: venv images ## One role's scenario: make molecule ROLE=common DEBIAN=13
 	$(ACTIVATE) cd roles/$(ROLE) && MLP_DEBIAN=$(DEBIAN) molecule test
+
+molecule-%: venv images ## One role on Debian 12 and 13: make molecule-common
+	$(ACTIVATE) MLP_SCENARIOS="$*@12 $*@13" tests/run.sh molecule
 
 images: ## Build the Debian 12/13 systemd test images (cached)
 	tests/images/build.sh

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Render a role's meta/argument_specs.yml into its README.md.
+
+usage: scripts/argspec_doc.py [--check] ROLE_DIR...
+
+The table goes between the markers <!-- BEGIN ARGUMENT SPECS --> and
+<!-- END ARGUMENT SPECS --> of ROLE_DIR/README.md. With --check nothing is written and the
+exit status is 1 when a README is out of date.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+BEGIN, END = "<!-- BEGIN ARGUMENT SPECS -->", "<!-- END ARGUMENT SPECS -->"
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def describe(spec):
+    kind = spec.get("type", "str")
+    if kind == "list" and "elements" in spec:
+        kind = f"list of {spec['elements']}"
+    return kind
+
+
+def rows(options, prefix=""):
+    for name, spec in options.items():
+        description = spec.get("description", "")
+        if isinstance(description, list):
+            description = " ".join(description)
+        extra = []
+        if spec.get("required"):
+            extra.append("required")
+        if "choices" in spec:
+            extra.append("one of " + ", ".join(f"`{c}`" for c in spec["choices"]))
+        if spec.get("no_log"):
+            extra.append("secret, never printed")
+        default = f"`{json.dumps(spec['default'])}`" if "default" in spec else ""
+        text = description + (f" ({'; '.join(extra)})" if extra else "")
+        yield f"| `{prefix}{name}` | {describe(spec)} | {cell(default)} | {cell(text)} |"
+        if "options" in spec:
+            inner = f"{prefix}{name}[]." if spec.get("type") == "list" else f"{prefix}{name}."
+            yield from rows(spec["options"], inner)
+
+
+def render(role_dir):
+    specs = yaml.safe_load((role_dir / "meta/argument_specs.yml").read_text())["argument_specs"]
+    out = []
+    for entry, spec in specs.items():
+        out.append(f"Entry point `{entry}`: {spec.get('short_description', '')}\n")
+        out.append("| variable | type | default | description |")
+        out.append("| --- | --- | --- | --- |")
+        out.extend(rows(spec.get("options", {})))
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv):
+    check = "--check" in argv
+    stale = []
+    for arg in (a for a in argv[1:] if a != "--check"):
+        role_dir = Path(arg)
+        readme = role_dir / "README.md"
+        text = readme.read_text()
+        if BEGIN not in text or END not in text:
+            sys.exit(f"{readme}: markers {BEGIN} / {END} missing")
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        new = f"{head}{BEGIN}\n{render(role_dir)}\n{END}{tail}"
+        if new != text:
+            stale.append(str(readme))
+            if not check:
+                readme.write_text(new)
+    if check and stale:
+        print("out of date (run scripts/argspec_doc.py ROLE_DIR):", " ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
