@@ -76,8 +76,10 @@ build_image() { # version
   fi
   build_rootfs "$version" "$suite"
   echo ">> building mlplatform/debian:$version"
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE_IMAGE=mlplatform/debian-rootfs:$version" \
-    --label "org.mlplatform.inputs=$inputs" -t "mlplatform/debian:$version" "$ctx" >/dev/null
+  DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=mlplatform/debian-rootfs:$version" \
+    --label "org.mlplatform.inputs=$inputs" -t "mlplatform/debian:$version" "$ctx" >"$ctx.log" 2>&1 \
+    || { tail -30 "$ctx.log" >&2; rm -f "$ctx.log"; return 1; }
+  rm -f "$ctx.log"
 }
 
 for version in "${versions[@]}"; do
