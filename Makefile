@@ -5,7 +5,7 @@ ACTIVATE := . $(VENV)/bin/activate &&
 ROLE ?= common
 DEBIAN ?= 12
 
-.PHONY: help venv test lint syntax unit molecule images images-rebuild clean
+.PHONY: help venv test lint syntax unit molecule integration images images-rebuild lab lab-down lab-shell clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,20 @@ molecule: venv images ## One role's scenario: make molecule ROLE=common DEBIAN=1
 
 molecule-%: venv images ## One role on Debian 12 and 13: make molecule-common
 	$(ACTIVATE) MLP_SCENARIOS="$*@12 $*@13" tests/run.sh molecule
+
+integration: venv ## The five-host lab as a test: bootstrap + site over SSH, idempotence, --check
+	$(ACTIVATE) tests/run.sh integration
+
+lab: venv ## Start and provision the five-host lab (re-run: converges, keeps the containers)
+	tests/images/build.sh --lab $(DEBIAN)
+	$(ACTIVATE) MLP_DEBIAN=$(DEBIAN) molecule converge -s lab
+	@lab/next-steps.sh
+
+lab-down: venv ## Remove the lab
+	$(ACTIVATE) MLP_DEBIAN=$(DEBIAN) molecule destroy -s lab
+
+lab-shell: ## A login shell as the operator on the lab's admin host
+	docker exec -it mlp-lab-admin runuser -l debian
 
 images: ## Build the Debian 12/13 systemd test images (cached)
 	tests/images/build.sh

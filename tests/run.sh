@@ -6,7 +6,7 @@
 # The last line is "N passed, N failed"; the exit status is non-zero when any check failed.
 #
 #   tests/run.sh                 everything
-#   tests/run.sh lint unit       only these stages (lint, syntax, unit, molecule)
+#   tests/run.sh lint unit       only these stages (lint, syntax, unit, molecule, integration)
 #   MLP_SCENARIOS="common@13"    only these Molecule runs (role@debian-version, space separated)
 set -uo pipefail
 
@@ -29,7 +29,7 @@ default_scenarios() {
 }
 scenarios=${MLP_SCENARIOS:-$(default_scenarios)}
 stages=("$@")
-[ "${#stages[@]}" -gt 0 ] || stages=(lint syntax unit molecule)
+[ "${#stages[@]}" -gt 0 ] || stages=(lint syntax unit molecule integration)
 
 passed=0 failed=0 results=()
 started=$(date +%s)
@@ -65,6 +65,11 @@ molecule_run() { # role version
   (cd "roles/$1" && MLP_DEBIAN=$2 molecule test)
 }
 
+lab_test() { # the lab scenario under its own names and ports, beside a user's `make lab`
+  MLP_LAB_PREFIX=mlp-labtest MLP_LAB_TESTING=true MLP_LAB_HTTPS_PORT=18443 MLP_LAB_HTTP_PORT=18080 \
+    molecule test -s lab
+}
+
 for stage in "${stages[@]}"; do
   case "$stage" in
     lint)
@@ -82,7 +87,12 @@ for stage in "${stages[@]}"; do
         done
       fi
       ;;
-    *) echo "tests/run.sh: unknown stage '$stage' (lint, syntax, unit, molecule)" >&2; exit 2 ;;
+    integration)
+      if check lab-images tests/images/build.sh --lab 12; then
+        check integration-lab lab_test
+      fi
+      ;;
+    *) echo "tests/run.sh: unknown stage '$stage' (lint, syntax, unit, molecule, integration)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build the systemd test images locally from Debian's archive; nothing is pulled.
 #
-#   tests/images/build.sh [--rebuild] [12] [13]
+#   tests/images/build.sh [--rebuild] [--lab] [12] [13]
 #
 # For each Debian version: debootstrap (minbase + python3, sudo) -> `docker import` as
 # mlplatform/debian-rootfs:<v> -> `docker build` of tests/images/Dockerfile as
-# mlplatform/debian:<v> (systemd, extra trusted CAs). An image is rebuilt only when its
-# inputs change (Dockerfile, CA bundle, mirror), recorded in the label org.mlplatform.inputs.
+# mlplatform/debian:<v> (systemd, extra trusted CAs). With --lab, also mlplatform/lab:<v>
+# (Dockerfile.lab: sshd and a sudo user with a password, for the five-host lab). An image is
+# rebuilt only when its inputs change (Dockerfile, CA bundle, mirror, base image), recorded
+# in the label org.mlplatform.inputs.
 #
 # Environment:
 #   MLP_DEBIAN_MIRROR           archive for debootstrap and apt (default http://deb.debian.org/debian)
@@ -20,6 +22,7 @@ mirror=${MLP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${MLP_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 ca_bundle=${MLP_EXTRA_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 rebuild=0
+lab=0
 versions=()
 scratch=()
 trap 'rm -rf "${scratch[@]}"' EXIT
@@ -27,8 +30,9 @@ trap 'rm -rf "${scratch[@]}"' EXIT
 for arg in "$@"; do
   case "$arg" in
     --rebuild) rebuild=1 ;;
+    --lab) lab=1 ;;
     12|13) versions+=("$arg") ;;
-    *) echo "build.sh: unknown argument '$arg' (expected --rebuild, 12 or 13)" >&2; exit 2 ;;
+    *) echo "build.sh: unknown argument '$arg' (expected --rebuild, --lab, 12 or 13)" >&2; exit 2 ;;
   esac
 done
 [ "${#versions[@]}" -gt 0 ] || versions=(12 13)
@@ -60,26 +64,35 @@ SOURCES
   tar -C "$dir" -c . | docker import - "mlplatform/debian-rootfs:$version" >/dev/null
 }
 
-build_image() { # version
-  local version=$1 suite inputs ctx current
-  suite=$(suite_of "$version")
+build_layer() { # image dockerfile base-image [extra-input]
+  local image=$1 dockerfile=$2 base=$3 extra=${4:-} ctx inputs current
   ctx=$(mktemp -d)
   scratch+=("$ctx")
-  cp "$here/Dockerfile" "$here/add_extra_cas.py" "$ctx/"
+  cp "$here/$dockerfile" "$ctx/Dockerfile"
+  cp "$here/add_extra_cas.py" "$ctx/"
   if [ -r "$ca_bundle" ]; then cp "$ca_bundle" "$ctx/extra-ca-bundle.pem"; else : >"$ctx/extra-ca-bundle.pem"; fi
-  inputs=$( (cat "$ctx"/*; echo "$mirror $security $suite") | sha256sum | cut -c1-16)
-  current=$(docker image inspect -f '{{ index .Config.Labels "org.mlplatform.inputs" }}' \
-    "mlplatform/debian:$version" 2>/dev/null || true)
+  inputs=$( (cat "$ctx"/*; echo "$extra"; docker image inspect -f '{{ .Id }}' "$base" 2>/dev/null) \
+    | sha256sum | cut -c1-16)
+  current=$(docker image inspect -f '{{ index .Config.Labels "org.mlplatform.inputs" }}' "$image" 2>/dev/null || true)
   if [ "$rebuild" = 0 ] && [ "$current" = "$inputs" ]; then
-    echo ">> mlplatform/debian:$version is up to date ($inputs)"
+    echo ">> $image is up to date ($inputs)"
     return 0
   fi
-  build_rootfs "$version" "$suite"
-  echo ">> building mlplatform/debian:$version"
-  DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=mlplatform/debian-rootfs:$version" \
-    --label "org.mlplatform.inputs=$inputs" -t "mlplatform/debian:$version" "$ctx" >"$ctx.log" 2>&1 \
+  echo ">> building $image"
+  DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$base" \
+    --label "org.mlplatform.inputs=$inputs" -t "$image" "$ctx" >"$ctx.log" 2>&1 \
     || { tail -30 "$ctx.log" >&2; rm -f "$ctx.log"; return 1; }
   rm -f "$ctx.log"
+}
+
+build_image() { # version
+  local version=$1 suite
+  suite=$(suite_of "$version")
+  build_rootfs "$version" "$suite"
+  build_layer "mlplatform/debian:$version" Dockerfile "mlplatform/debian-rootfs:$version" "$mirror $security $suite"
+  if [ "$lab" = 1 ]; then
+    build_layer "mlplatform/lab:$version" Dockerfile.lab "mlplatform/debian:$version"
+  fi
 }
 
 for version in "${versions[@]}"; do

@@ -87,3 +87,11 @@ def test_production_inventory_has_every_group():
     groups = json.loads(result.stdout)
     for group in ("admin", "eda", "ml", "data", "prod"):
         assert groups[group]["hosts"], group
+
+
+def test_project_configuration_keeps_host_key_checking():
+    # Only the lab (inventory/lab/group_vars) turns it off, for its own containers.
+    result = ansible("ansible-config", "dump", "--only-changed", "-t", "all")
+    assert result.returncode == 0, result.stderr
+    assert "HOST_KEY_CHECKING" not in result.stdout
+    assert "inventory/production/hosts.yml" in result.stdout

@@ -1,0 +1,54 @@
+"""The lab as its operator sees it: on the admin host, logged in as the operator."""
+
+import os
+
+PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
+testinfra_hosts = [f"ansible://{PREFIX}-admin"]
+HOSTS = ("admin", "eda", "ml", "data", "prod")
+
+
+def operator(host, command):
+    """Run a command in the operator's login shell on the admin host."""
+    return host.run(f"runuser -l debian -c {command!r}")
+
+
+def test_ansible_all_ping_succeeds_for_all_five(host):
+    result = operator(host, "ansible all -m ping -o")
+    assert result.rc == 0, result.stdout + result.stderr
+    for name in HOSTS:
+        assert f"{name} | SUCCESS" in result.stdout
+
+
+def test_ansible_logs_in_as_the_admin_account_with_the_key(host):
+    result = operator(host, "ansible all -m command -a 'id -un' -o")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert result.stdout.count("(stdout) mlops") == len(HOSTS)
+
+
+def test_every_host_runs_sshd_with_password_logins_off(host):
+    for name in HOSTS:
+        result = host.run(
+            f"sshpass -p debian ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+            f"-o PubkeyAuthentication=no -o ConnectTimeout=10 debian@{name} true"
+        )
+        assert result.rc != 0
+        assert "Permission denied (publickey)" in result.stderr, name
+
+
+def test_admin_has_passwordless_sudo_everywhere(host):
+    result = operator(host, "ansible all -b -m command -a 'id -u' -o")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert result.stdout.count("(stdout) 0") == len(HOSTS)
+
+
+def test_lab_inventory_sees_the_project_group_vars(host):
+    result = operator(host, "ansible-inventory --host eda")
+    assert result.rc == 0, result.stderr
+    assert '"data-researchers"' in result.stdout
+
+
+def test_bootstrap_installed_python3_where_it_was_missing(host):
+    # prepare.yml purged python3 from data; only bootstrap's raw task can have put it back.
+    result = operator(host, "ansible data -m command -a 'dpkg-query -W python3' -o")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert "python3" in result.stdout
