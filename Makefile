@@ -31,7 +31,7 @@ unit: venv ## Control-node tests: group_vars loading, input validation
 	$(ACTIVATE) tests/run.sh unit
 
 molecule: venv images ## One role's scenario: make molecule ROLE=common DEBIAN=13
-	$(ACTIVATE) cd roles/$(ROLE) && MLP_DEBIAN=$(DEBIAN) molecule test
+	$(ACTIVATE) cd roles/$(ROLE) && MLP_ROLE=$(ROLE) MLP_DEBIAN=$(DEBIAN) molecule test
 
 molecule-%: venv images ## One role on Debian 12 and 13: make molecule-common
 	$(ACTIVATE) MLP_SCENARIOS="$*@12 $*@13" tests/run.sh molecule

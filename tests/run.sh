@@ -62,7 +62,7 @@ syntax_check() {
 }
 
 molecule_run() { # role version
-  (cd "roles/$1" && MLP_DEBIAN=$2 molecule test)
+  (cd "roles/$1" && MLP_ROLE=$1 MLP_DEBIAN=$2 molecule test)
 }
 
 lab_test() { # the lab scenario under its own names and ports, beside a user's `make lab`
