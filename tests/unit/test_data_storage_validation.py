@@ -1,0 +1,30 @@
+"""Bad input to role `data_storage` fails in validation, naming the variable."""
+
+import pytest
+
+VALID = {"data_storage_group": "root", "data_storage_extra_groups": []}
+
+
+def test_valid_input_passes(run_role_validation):
+    result = run_role_validation("data_storage", dict(VALID, data_storage_min_free_gb=1))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param({"data_storage_path": "srv/dvc"},
+                     ["data_storage_path must be an absolute path", "srv/dvc"], id="relative-path"),
+        pytest.param({"data_storage_extra_groups": ["no-such-team"]},
+                     ["data_storage_extra_groups", "no such group", "no-such-team"], id="unknown-group"),
+        pytest.param({"data_storage_min_free_gb": 10**9},
+                     ["data_storage_min_free_gb", "GiB required"], id="not-enough-space"),
+        pytest.param({"data_storage_min_free_gb": "lots"},
+                     ["data_storage_min_free_gb", "int"], id="not-a-number"),
+    ],
+)
+def test_bad_input_is_refused(run_role_validation, extra, expected):
+    result = run_role_validation("data_storage", dict(VALID, **extra))
+    assert result.returncode != 0
+    for fragment in expected:
+        assert fragment in result.stdout, fragment
