@@ -1,5 +1,7 @@
 """The lab as its operator sees it: on the admin host, logged in as the operator."""
 
+import shlex
+
 import os
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
@@ -9,7 +11,7 @@ HOSTS = ("admin", "eda", "ml", "data", "prod")
 
 def operator(host, command):
     """Run a command in the operator's login shell on the admin host."""
-    return host.run(f"runuser -l debian -c {command!r}")
+    return host.run(f"runuser -l debian -c {shlex.quote(command)}")
 
 
 def test_ansible_all_ping_succeeds_for_all_five(host):

@@ -1,11 +1,13 @@
 """Behaviour of role `data_storage`: one member's files are the group's, outsiders see nothing."""
 
+import shlex
+
 STORE = "/srv/dvc"
 
 
 def as_user(host, user, command):
     # umask 077: what a careless client would create. The store's default ACLs must win.
-    return host.run(f"runuser -u {user} -- sh -c {('umask 077; ' + command)!r}")
+    return host.run(f"runuser -u {user} -- sh -c {shlex.quote('umask 077; ' + command)}")
 
 
 def test_store_is_group_owned_and_setgid(host):

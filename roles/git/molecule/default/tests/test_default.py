@@ -1,8 +1,10 @@
 """Behaviour of role `git` (see converge.yml and prepare.yml)."""
 
+import shlex
+
 
 def as_user(host, user, command):
-    return host.run(f"runuser -u {user} -- sh -c {command!r}")
+    return host.run(f"runuser -u {user} -- sh -c {shlex.quote(command)}")
 
 
 def test_new_repositories_start_on_the_default_branch(host):
