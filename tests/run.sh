@@ -91,13 +91,18 @@ for stage in "${stages[@]}"; do
       if check lab-images tests/images/build.sh --lab 12; then
         check integration-lab lab_test
       fi
+      check integration-dvc-remote molecule test -s dvc_remote
       ;;
     *) echo "tests/run.sh: unknown stage '$stage' (lint, syntax, unit, molecule, integration)" >&2; exit 2 ;;
   esac
 done
 
-# Leave no test container behind, whatever happened.
-docker ps -aq --filter label=org.mlplatform.test=true 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1
+# Leave no test container behind, whatever happened -- when this run started any (a lint
+# or unit run must not touch the containers of another run).
+case " ${stages[*]} " in
+  *" molecule "* | *" integration "*)
+    docker ps -aq --filter label=org.mlplatform.test=true 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 ;;
+esac
 
 echo
 printf '%s\n' "${results[@]}"
