@@ -5,7 +5,7 @@ ACTIVATE := . $(VENV)/bin/activate &&
 ROLE ?= common
 DEBIAN ?= 12
 
-.PHONY: help venv test lint syntax unit molecule integration images images-rebuild lab lab-down lab-shell clean
+.PHONY: help venv test lint syntax unit molecule integration cache images images-rebuild lab lab-down lab-shell clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,6 +49,9 @@ lab-down: venv ## Remove the lab
 
 lab-shell: ## A login shell as the operator on the lab's admin host
 	docker exec -it mlp-lab-admin runuser -l debian
+
+cache: ## Start the package cache the test containers share (apt-cacher-ng on :3142)
+	tests/cache/start.sh
 
 images: ## Build the Debian 12/13 systemd test images (cached)
 	tests/images/build.sh

@@ -69,7 +69,7 @@ build_layer() { # image dockerfile base-image [extra-input]
   ctx=$(mktemp -d)
   scratch+=("$ctx")
   cp "$here/$dockerfile" "$ctx/Dockerfile"
-  cp "$here/add_extra_cas.py" "$ctx/"
+  cp "$here/add_extra_cas.py" "$here/apt-proxy-detect" "$ctx/"
   if [ -r "$ca_bundle" ]; then cp "$ca_bundle" "$ctx/extra-ca-bundle.pem"; else : >"$ctx/extra-ca-bundle.pem"; fi
   inputs=$( (cat "$ctx"/*; echo "$extra"; docker image inspect -f '{{ .Id }}' "$base" 2>/dev/null) \
     | sha256sum | cut -c1-16)
