@@ -19,6 +19,13 @@ def ansible(*args, cwd=ROOT, env=None):
     )
 
 
+def assert_refused(result, fragments):
+    """The run failed, and its output holds every fragment (the variable, what was wrong)."""
+    assert result.returncode != 0, result.stdout
+    for fragment in fragments:
+        assert fragment in result.stdout, fragment
+
+
 @pytest.fixture
 def run_role_validation(tmp_path):
     """Run only the validation of a role on this machine, in check mode, with extra vars.
