@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it:
 #   lint (yamllint, ansible-lint) -> syntax check of every playbook -> control-node tests
-#   (pytest tests/unit) -> test images -> every Molecule scenario.
+#   (pytest tests/unit) -> test images -> every role's Molecule scenario -> integration
+#   (the five-host lab, molecule/dvc_remote).
 # Each check's output goes to artifacts/logs/<check>.log; a failed check prints its tail.
 # The last line is "N passed, N failed"; the exit status is non-zero when any check failed.
 #
