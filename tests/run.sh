@@ -18,7 +18,7 @@ logs="$root/artifacts/logs"
 mkdir -p "$logs"
 
 # Molecule runs: every role scenario on Debian 12; roles listed here also on Debian 13.
-both_versions=" common "
+both_versions=" common docker "
 default_scenarios() {
   local dir role
   for dir in roles/*/molecule/default; do

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Build the systemd test images locally from Debian's archive; nothing is pulled.
 #
-#   tests/images/build.sh [--rebuild] [--lab] [12] [13]
+#   tests/images/build.sh [--rebuild] [--lab] [--python] [12] [13]
 #
 # For each Debian version: debootstrap (minbase + python3, sudo) -> `docker import` as
 # mlplatform/debian-rootfs:<v> -> `docker build` of tests/images/Dockerfile as
 # mlplatform/debian:<v> (systemd, extra trusted CAs). With --lab, also mlplatform/lab:<v>
-# (Dockerfile.lab: sshd and a sudo user with a password, for the five-host lab). An image is
+# (Dockerfile.lab: sshd and a sudo user with a password, for the five-host lab). With
+# --python, also mlplatform/python:<v> (Dockerfile.python: the model service's base image),
+# saved to $MLP_CACHE_DIR/images/mlplatform-python-<v>.tar for the nested engines. An image is
 # rebuilt only when its inputs change (Dockerfile, CA bundle, mirror, base image), recorded
 # in the label org.mlplatform.inputs.
 #
 # Environment:
 #   MLP_DEBIAN_MIRROR           archive for debootstrap and apt (default http://deb.debian.org/debian)
 #   MLP_DEBIAN_SECURITY_MIRROR  security archive (default http://deb.debian.org/debian-security)
+#   MLP_CACHE_DIR               where saved images go (default /var/cache/mlplatform)
 #   MLP_EXTRA_CA_BUNDLE         PEM bundle whose certificates the images must trust
 #                               (default: this machine's /etc/ssl/certs/ca-certificates.crt)
 set -euo pipefail
@@ -21,8 +24,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 mirror=${MLP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${MLP_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 ca_bundle=${MLP_EXTRA_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+cache_dir=${MLP_CACHE_DIR:-/var/cache/mlplatform}
 rebuild=0
 lab=0
+python=0
 versions=()
 scratch=()
 trap 'rm -rf "${scratch[@]}"' EXIT
@@ -31,8 +36,9 @@ for arg in "$@"; do
   case "$arg" in
     --rebuild) rebuild=1 ;;
     --lab) lab=1 ;;
+    --python) python=1 ;;
     12|13) versions+=("$arg") ;;
-    *) echo "build.sh: unknown argument '$arg' (expected --rebuild, --lab, 12 or 13)" >&2; exit 2 ;;
+    *) echo "build.sh: unknown argument '$arg' (expected --rebuild, --lab, --python, 12 or 13)" >&2; exit 2 ;;
   esac
 done
 [ "${#versions[@]}" -gt 0 ] || versions=(12 13)
@@ -93,6 +99,23 @@ build_image() { # version
   if [ "$lab" = 1 ]; then
     build_layer "mlplatform/lab:$version" Dockerfile.lab "mlplatform/debian:$version"
   fi
+  if [ "$python" = 1 ]; then
+    build_layer "mlplatform/python:$version" Dockerfile.python "mlplatform/debian-rootfs:$version" "$mirror $suite"
+    save_image "mlplatform/python:$version" "$cache_dir/images/mlplatform-python-$version.tar"
+  fi
+}
+
+save_image() { # image tar -- rewritten only when the image changed (its id is kept beside it)
+  local image=$1 tar=$2 id
+  id=$(docker image inspect -f '{{ .Id }}' "$image")
+  if [ -s "$tar" ] && [ "$(cat "$tar.id" 2>/dev/null)" = "$id" ]; then
+    return 0
+  fi
+  echo ">> saving $image to $tar"
+  mkdir -p "$(dirname "$tar")"
+  docker save -o "$tar.tmp" "$image"
+  mv "$tar.tmp" "$tar"
+  echo "$id" >"$tar.id"
 }
 
 for version in "${versions[@]}"; do

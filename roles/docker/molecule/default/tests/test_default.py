@@ -1,0 +1,109 @@
+"""Role `docker`: the engine runs with the configured daemon.json, a docker-group user runs
+containers and compose projects, others cannot; the upstream repository files (side effect)."""
+
+import base64
+import json
+
+import pytest
+
+IMAGE_TARS = "/var/cache/mlplatform-images"
+
+
+def as_user(host, user, command):
+    return host.run("runuser -u %s -- sh -c %s", user, command)
+
+
+@pytest.fixture(scope="module")
+def test_image(host):
+    """The harness's Python image, loaded into the engine (nothing can be pulled here)."""
+    version = host.file("/etc/debian_version").content_string.split(".")[0]
+    tag = f"mlplatform/python:{version}"
+    if host.run("docker image inspect %s", tag).rc != 0:
+        load = host.run("docker load -i %s/mlplatform-python-%s.tar", IMAGE_TARS, version)
+        assert load.rc == 0, load.stderr
+    return tag
+
+
+def test_engine_runs_with_the_configured_daemon(host):
+    assert host.service("docker").is_running
+    assert host.service("docker").is_enabled
+    info = json.loads(host.check_output("docker info --format '{{json .}}'"))
+    assert info["LoggingDriver"] == "json-file"
+    assert info["LiveRestoreEnabled"] is True
+    assert info["RegistryConfig"]["Mirrors"] == ["http://mirror.invalid:5000/"]
+    assert "registry.invalid:5000" in info["RegistryConfig"]["IndexConfigs"]
+
+
+def test_daemon_json_holds_rotation_and_extra_options(host):
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config["log-opts"] == {"max-size": "5m", "max-file": "2"}
+    assert config["default-ulimits"]["nofile"]["Soft"] == 4096
+
+
+def test_a_docker_group_user_runs_a_container(host, test_image):
+    result = as_user(host, "alice", f"docker run --rm {test_image} python3 -c 'print(1 + 1)'")
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "2"
+
+
+def test_containers_get_the_default_ulimits(host, test_image):
+    result = host.run("docker run --rm %s sh -c 'ulimit -Sn; ulimit -Hn'", test_image)
+    assert result.stdout.split() == ["4096", "8192"], result.stderr
+
+
+def test_container_logs_are_rotated(host, test_image):
+    name = "mlp-log-test"
+    host.run("docker rm -f %s", name)
+    assert host.run("docker run -d --name %s %s sleep 60", name, test_image).rc == 0
+    try:
+        log_config = json.loads(host.check_output(
+            "docker inspect -f '{{json .HostConfig.LogConfig}}' %s", name))
+        assert log_config == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}}
+    finally:
+        host.run("docker rm -f %s", name)
+
+
+def test_other_users_cannot_reach_the_engine(host):
+    result = as_user(host, "mallory", "docker ps")
+    assert result.rc != 0
+    assert "permission denied" in result.stderr.lower()
+
+
+def test_compose_runs_a_project(host, test_image):
+    project = "/home/alice/compose-test"
+    compose_file = f"""
+services:
+  web:
+    image: {test_image}
+    command: python3 -m http.server 8000
+    healthcheck:
+      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000')"]
+      interval: 2s
+"""
+    as_user(host, "alice", f"mkdir -p {project}")
+    encoded = base64.b64encode(compose_file.encode()).decode()
+    host.run("echo %s | base64 -d > %s/compose.yml", encoded, project)
+    host.run("chown alice %s/compose.yml", project)
+    compose = ("docker compose" if as_user(host, "alice", "docker compose version").rc == 0
+               else "docker-compose")
+    up = as_user(host, "alice", f"cd {project} && {compose} -f compose.yml -p mlptest up -d")
+    try:
+        assert up.rc == 0, up.stderr
+        answer = as_user(host, "alice", f"cd {project} && {compose} -f compose.yml -p mlptest exec -T web "
+                         "python3 -c \"import urllib.request; print(urllib.request.urlopen('http://localhost:8000').status)\"")
+        assert answer.stdout.strip() == "200", answer.stderr
+    finally:
+        as_user(host, "alice", f"cd {project} && {compose} -f compose.yml -p mlptest down")
+
+
+def test_upstream_repository_is_signed_by_its_key_only(host):
+    source = host.file("/etc/apt/sources.list.d/docker.sources")
+    assert source.exists
+    fields = dict(line.split(": ", 1) for line in source.content_string.splitlines() if ": " in line)
+    assert fields["URIs"] == "file:///srv/test-docker-mirror/debian"
+    assert fields["Suites"] == host.system_info.codename
+    assert fields["Components"] == "stable"
+    assert fields["Signed-By"] == "/etc/apt/keyrings/docker.asc"
+    keyring = host.file("/etc/apt/keyrings/docker.asc")
+    assert keyring.mode == 0o644
+    assert keyring.content_string == host.file("/srv/test-docker-mirror/debian/gpg").content_string
