@@ -27,3 +27,8 @@ def test_valid_input_passes(run_role_validation):
 )
 def test_bad_input_is_refused(run_role_validation, extra, expected):
     assert_refused(run_role_validation("data_storage", dict(VALID, **extra)), expected)
+
+
+def test_a_number_given_on_the_command_line_is_compared_as_a_number(run_role_validation):
+    result = run_role_validation("data_storage", VALID, "-e", "data_storage_min_free_gb=1")
+    assert result.returncode == 0, result.stdout + result.stderr
