@@ -1,0 +1,218 @@
+"""Role `model_service`: the deployed service answers through nginx, refuses bad input with
+4xx JSON, and survives updates: a rolling update under load loses no request, a broken
+version is rolled back automatically, rollback_model.yml returns to the previous version,
+decommission_model.yml removes everything. The tests run in this order (one deployment)."""
+
+import json
+import os
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]).resolve().parents[1]
+INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+TEST_REPO = "/srv/git/model-service.git"
+GIT = ["-e", "model_service_source=git", "-e", f"model_service_git_repo={TEST_REPO}",
+       "-e", "model_service_build_command='python train.py model.joblib'"]
+# Iris rows whose classes every reasonable model agrees on: setosa, versicolor, virginica.
+KNOWN_ROWS = [([5.1, 3.5, 1.4, 0.2], 0), ([5.9, 3.0, 4.2, 1.5], 1), ([6.7, 3.0, 5.2, 2.3], 2)]
+
+
+def playbook(name, *extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / name), *extra],
+                          env=env, capture_output=True, text=True, timeout=1200, check=False)
+
+
+@pytest.fixture(scope="module")
+def base_url(host):
+    address = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host.backend.host],
+        capture_output=True, text=True, check=True).stdout.strip()
+    return f"http://{address}:80"
+
+
+def call(base_url, path, body=None, raw=None, headers=None):
+    """(status, parsed JSON or text) over a new connection."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(base_url + path, data=data, headers={"Content-Type": "application/json",
+                                                                        **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def test_status_text(base_url):
+    status, text = call(base_url, "/")
+    assert status == 200
+    assert "model service: ready" in text
+
+
+@pytest.mark.parametrize(("row", "expected"), KNOWN_ROWS)
+def test_known_rows_get_their_class(base_url, row, expected):
+    status, answer = call(base_url, "/predict", row)
+    assert status == 200
+    assert answer["prediction"] == expected
+
+
+def test_a_batch_gets_a_result_list(base_url):
+    status, answer = call(base_url, "/predict", {"data": [row for row, _ in KNOWN_ROWS]})
+    assert status == 200
+    assert answer["result"] == [expected for _, expected in KNOWN_ROWS]
+
+
+EXAMPLE = {}
+
+
+def test_health_names_the_version_and_model(base_url):
+    status, health = call(base_url, "/health")
+    EXAMPLE.update(health)
+    assert status == 200
+    assert health["ready"] is True
+    assert health["revision"].startswith("example-")
+    assert len(health["model_sha256"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        pytest.param(b"[5.1, 3.5, 1.4]", 400, "3 features, the model expects 4", id="feature-count"),
+        pytest.param(b'[5.1, "x", 1.4, 0.2]', 400, "not a finite number", id="not-a-number"),
+        pytest.param(b"[5.1, 3.5, 1.4, 0.2", 400, "not valid JSON", id="broken-json"),
+        pytest.param(b'{"data": [[1, 2, 3, 4], [1, 2]]}', 400, "data[1] has 2 features", id="batch-row"),
+        pytest.param(b'{"rows": []}', 400, "expected a list of numbers", id="wrong-shape"),
+        pytest.param(b"[" + b"1.0, " * 20000 + b"1.0]", 413, "larger than 65536 bytes", id="oversized"),
+    ],
+)
+def test_bad_input_gets_a_4xx_json_error(base_url, body, status, fragment):
+    got, answer = call(base_url, "/predict", raw=body)
+    assert got == status
+    assert fragment in answer["error"]
+
+
+def test_still_serving_after_bad_input(base_url):
+    assert call(base_url, "/predict", KNOWN_ROWS[0][0])[1]["prediction"] == 0
+
+
+def test_metrics_count_requests_latency_and_classes(base_url):
+    status, text = call(base_url, "/metrics")
+    assert status == 200
+    assert 'model_requests_total{endpoint="/predict",status="400"}' in text
+    assert 'model_request_seconds_bucket{endpoint="/predict"' in text
+    assert 'model_predictions_total{class="virginica"}' in text
+
+
+def test_only_nginx_is_published(host):
+    containers = host.check_output("docker ps --format '{{.Names}} {{.Ports}}'").splitlines()
+    published = [line for line in containers if "->" in line]
+    assert len(published) == 1 and published[0].startswith("model-service-proxy "), containers
+    backend = json.loads(host.check_output("docker network inspect model-service-backend"))[0]
+    assert backend["Internal"] is True
+
+
+def test_service_containers_are_confined(host):
+    names = host.check_output(
+        "docker ps --format '{{.Names}}' --filter label=org.mlplatform.release").split()
+    assert len(names) == 2
+    for name in names:
+        config = json.loads(host.check_output("docker inspect %s", name))[0]
+        assert config["HostConfig"]["Memory"] == 512 * 1024 * 1024
+        assert config["HostConfig"]["ReadonlyRootfs"] is True
+        assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+        assert config["HostConfig"]["LogConfig"]["Config"] == {"max-size": "10m", "max-file": "3"}
+        assert config["State"]["Health"]["Status"] == "healthy"
+        assert host.check_output("docker exec %s id -un", name) == "model"
+        # The secret reaches the service...
+        assert "MODEL_SERVICE_TEST_SECRET=not-a-real-secret-7f3a" in config["Config"]["Env"]
+
+
+def revision(host, ref):
+    return host.check_output("git --git-dir %s rev-parse %s^{commit}", TEST_REPO, ref)
+
+
+def release_containers(host):
+    return sorted(host.check_output(
+        "docker ps --all --format '{{.Names}}' --filter label=org.mlplatform.release").split())
+
+
+def test_rolling_update_under_load_loses_no_request(host, base_url):
+    """A bounded request loop runs through the whole update; every request must succeed."""
+    stop, results = threading.Event(), []
+
+    def hammer():
+        while not stop.is_set() or len(results) < 50:
+            try:
+                status, answer = call(base_url, "/predict", KNOWN_ROWS[2][0])
+                results.append(status == 200 and answer.get("prediction") == 2)
+            except OSError as error:  # connection refused or reset: a lost request
+                results.append(error)
+            if len(results) > 100000:
+                break
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        deploy = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=v1")
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+    assert deploy.returncode == 0, deploy.stdout[-3000:]
+    # ...and is never printed.
+    assert "not-a-real-secret-7f3a" not in deploy.stdout
+    failures = [r for r in results if r is not True]
+    assert len(results) >= 50
+    assert failures == [], f"{len(failures)} of {len(results)} requests failed: {failures[:5]}"
+    health = call(base_url, "/health")[1]
+    assert health["revision"] == revision(host, "v1")
+    assert health["model_sha256"] != EXAMPLE["model_sha256"]
+    assert call(base_url, "/predict", KNOWN_ROWS[0][0])[1]["prediction"] == 0
+
+
+def test_a_broken_version_is_rolled_back_automatically(host, base_url):
+    before = release_containers(host)
+    deploy = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=broken",
+                      "-e", "model_service_health_timeout=20")
+    assert deploy.returncode != 0
+    assert "did not become healthy within 20 s and was removed" in deploy.stdout
+    assert f"version {revision(host, 'v1')} keeps serving" in deploy.stdout
+    assert "this version cannot start" in deploy.stdout  # its log is part of the message
+    assert release_containers(host) == before
+    assert call(base_url, "/health")[1]["revision"] == revision(host, "v1")
+    assert call(base_url, "/predict", KNOWN_ROWS[1][0])[1]["prediction"] == 1
+
+
+def test_rollback_returns_to_the_previous_version(base_url):
+    result = playbook("rollback_model.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    health = call(base_url, "/health")[1]
+    assert health["revision"] == EXAMPLE["revision"]
+    assert health["model_sha256"] == EXAMPLE["model_sha256"]
+
+
+def test_rollback_twice_returns_to_where_it_was(host, base_url):
+    result = playbook("rollback_model.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert call(base_url, "/health")[1]["revision"] == revision(host, "v1")
+
+
+def test_decommission_removes_the_service(host, base_url):
+    result = playbook("decommission_model.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.check_output("docker ps --all --quiet --filter label=org.mlplatform.model-service") == ""
+    assert host.check_output("docker image ls --quiet --filter label=org.mlplatform.model-service") == ""
+    assert not host.file("/var/lib/mlplatform/model-service/model-service.json").exists
+    with pytest.raises(OSError):
+        call(base_url, "/health")
+
+
