@@ -40,7 +40,7 @@ integration: venv ## The five-host lab as a test: bootstrap + site over SSH, ide
 	$(ACTIVATE) tests/run.sh integration
 
 lab: venv ## Start and provision the five-host lab (re-run: converges, keeps the containers)
-	tests/images/build.sh --lab $(DEBIAN)
+	tests/images/build.sh --lab --python $(DEBIAN)
 	$(ACTIVATE) MLP_DEBIAN=$(DEBIAN) molecule converge -s lab
 	@lab/next-steps.sh
 
@@ -54,10 +54,10 @@ cache: ## Start the package cache the test containers share (apt-cacher-ng on :3
 	tests/cache/start.sh
 
 images: ## Build the Debian 12/13 systemd test images (cached)
-	tests/images/build.sh
+	tests/images/build.sh --python
 
 images-rebuild: ## Rebuild the test images from scratch
-	tests/images/build.sh --rebuild
+	tests/images/build.sh --rebuild --python
 
 clean: ## Remove test containers, logs and the virtualenv
 	-docker ps -aq --filter label=org.mlplatform.test=true | xargs -r docker rm -f

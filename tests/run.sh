@@ -82,14 +82,14 @@ for stage in "${stages[@]}"; do
     molecule)
       versions=$(printf '%s\n' $scenarios | sed 's/.*@//' | sort -u | tr '\n' ' ')
       # shellcheck disable=SC2086 # word splitting of the version list is wanted
-      if check test-images tests/images/build.sh $versions; then
+      if check test-images tests/images/build.sh --python $versions; then
         for scenario in $scenarios; do
           check "molecule-${scenario/@/-debian}" molecule_run "${scenario%@*}" "${scenario#*@}"
         done
       fi
       ;;
     integration)
-      if check lab-images tests/images/build.sh --lab 12; then
+      if check lab-images tests/images/build.sh --lab --python 12; then
         check integration-lab lab_test
       fi
       check integration-dvc-remote molecule test -s dvc_remote
