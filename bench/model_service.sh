@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Benchmark: the deployed model service (nginx -> gunicorn containers, role model_service)
+# against the same app and model served by Flask's development server (`python app.py`,
+# how such services are often first written), on the same host, in the same run.
+#
+#   bench/model_service.sh [HOST_CONTAINER]
+#
+# HOST_CONTAINER is a container where the service is deployed (default: the instance of the
+# model_service Molecule scenario, created and converged here when it does not exist; it is
+# left running -- `cd roles/model_service && molecule destroy` removes it). The load
+# generator is wrk, inside that host: 32 connections (MLP_BENCH_CONNECTIONS), 2 threads,
+# MLP_BENCH_SECONDS (default 20) after a 3 s warm-up, one iris row per POST /predict.
+# Prints requests/s, p50/p99 latency and errors of both, and the ratio.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+host=${1:-mlp-model_service-debian12}
+connections=${MLP_BENCH_CONNECTIONS:-32}
+seconds=${MLP_BENCH_SECONDS:-20}
+dev_port=5000
+
+if ! docker inspect "$host" >/dev/null 2>&1; then
+  echo ">> converging the model_service scenario ($host)" >&2
+  (cd "$root/roles/model_service" && MLP_ROLE=model_service molecule converge >/dev/null)
+fi
+in_host() { docker exec "$host" "$@"; }
+
+image=$(in_host sh -c "docker ps --filter label=org.mlplatform.release --format '{{.Image}}' | head -1")
+[ -n "$image" ] || { echo "no model service deployed on $host" >&2; exit 1; }
+in_host sh -c 'command -v wrk >/dev/null && command -v curl >/dev/null \
+  || { apt-get update -qq && apt-get install -y -qq wrk curl >/dev/null; }'
+docker exec -i "$host" sh -c 'cat > /tmp/predict.lua' <<'LUA'
+wrk.method = "POST"
+wrk.body = "[5.9, 3.0, 4.2, 1.5]"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+# The development server: the same image (app, model, libraries), started the naive way.
+in_host docker rm -f mlp-bench-devserver >/dev/null 2>&1 || true
+in_host docker run -d --name mlp-bench-devserver -p "127.0.0.1:$dev_port:$dev_port" \
+  -e HOST=0.0.0.0 -e PORT="$dev_port" "$image" python app.py >/dev/null
+trap 'in_host docker rm -f mlp-bench-devserver >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 30); do
+  in_host curl -fsS -o /dev/null "http://127.0.0.1:$dev_port/health" 2>/dev/null && break
+  sleep 1
+done
+
+run() { # name url -> "name rps p50_ms p99_ms errors requests"
+  local name=$1 url=$2 out
+  answer=$(in_host curl -fsS -H 'Content-Type: application/json' -d '[5.9, 3.0, 4.2, 1.5]' "$url")
+  [[ "$answer" == *'"prediction":1'* ]] || { echo "$name answered $answer" >&2; exit 1; }
+  in_host wrk -t2 -c"$connections" -d3s -s /tmp/predict.lua "$url" >/dev/null
+  out=$(in_host wrk -t2 -c"$connections" -d"${seconds}s" --latency -s /tmp/predict.lua "$url")
+  echo "$out" | awk -v name="$name" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    /requests in/ { requests = $1 }
+    /Requests\/sec/ { rps = $2 }
+    /Socket errors/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
+    /Non-2xx/ { errors += $NF }
+    END { printf "%s %.1f %.2f %.2f %d %d\n", name, rps, p50, p99, errors, requests }'
+}
+
+dev=$(run dev-server "http://127.0.0.1:$dev_port/predict")
+deployed=$(run deployment "http://127.0.0.1:80/predict")
+
+echo "model service benchmark: $connections connections, ${seconds}s, host $host ($(in_host nproc) CPUs)"
+printf '%-12s %10s %9s %9s %7s %9s\n' target "req/s" "p50 ms" "p99 ms" errors requests
+for line in "$dev" "$deployed"; do
+  # shellcheck disable=SC2086 # the fields are words
+  printf '%-12s %10s %9s %9s %7s %9s\n' $line
+done
+awk -v a="$(echo "$deployed" | cut -d' ' -f2)" -v b="$(echo "$dev" | cut -d' ' -f2)" \
+  'BEGIN { printf "throughput ratio (deployment / dev server): %.1fx\n", a / b }'
