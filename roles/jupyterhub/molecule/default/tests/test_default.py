@@ -1,0 +1,364 @@
+"""Role `jupyterhub`: real logins over HTTPS through nginx, real servers and kernels.
+
+What a user does, in order (one hub; the tests depend on their order): HTTP redirects to
+HTTPS and the certificate verifies; only nginx listens outside; alice (PAM, admin) logs in,
+her server starts as her own systemd unit with the configured limits, kernels (the hub's
+Python and the shared environment) run `1 + 1`, a file goes through the shared team
+directory to bob; her server survives a hub restart; wrong passwords and users outside the
+team are refused; JupyterLab renders in headless Chromium; the idle culler stops bob's
+server; re-running the role with the native authenticator needs an admin's approval for a
+sign-up, keeps the secrets and the users, and switching back keeps them too.
+"""
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+ROOT = SCENARIO.parents[3]
+INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+PASSWORDS = {"alice": "alice-Secret-1", "bob": "bob-Secret-2", "carol": "carol-Secret-3"}
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+
+
+def converge(*extra):
+    """Re-run the scenario's converge playbook (the real role) against the instance."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(SCENARIO / "converge.yml"), *extra],
+                            env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    return result
+
+
+class Hub:
+    """A browser-like client of the hub: cookies, the _xsrf token, the hub's CA."""
+
+    def __init__(self, address, ca_file):
+        self.base = f"https://{address}"
+        self.address = address
+        self.ca_file = ca_file
+        self.session = requests.Session()
+        # Per request: a session's `verify` loses to REQUESTS_CA_BUNDLE in the environment.
+        self.session.request = functools.partial(self.session.request, verify=ca_file)
+        self.token = None
+
+    def login(self, user, password):
+        """Submit the login form; True when the hub set its login cookie."""
+        self.session.get(f"{self.base}/hub/login", timeout=30).raise_for_status()
+        response = self.session.post(
+            f"{self.base}/hub/login",
+            data={"username": user, "password": password, "_xsrf": self.session.cookies.get("_xsrf")},
+            allow_redirects=False, timeout=60)
+        return response.status_code == 302 and "jupyterhub-hub-login" in self.session.cookies
+
+    def xsrf_headers(self):
+        return {"X-XSRFToken": self.session.cookies.get("_xsrf", path="/hub/")}
+
+    def new_token(self, user):
+        """An API token of the logged-in user, made the way the token page makes it."""
+        response = self.session.post(f"{self.base}/hub/api/users/{user}/tokens",
+                                     json={"note": "testinfra", "expires_in": 3600},
+                                     headers=self.xsrf_headers(), timeout=30)
+        response.raise_for_status()
+        self.token = response.json()["token"]
+        return self.token
+
+    def api(self, method, path, **kwargs):
+        headers = {"Authorization": f"token {self.token}"}
+        return self.session.request(method, f"{self.base}{path}", headers=headers, timeout=60, **kwargs)
+
+    def wait_ready(self, user, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = self.api("GET", f"/hub/api/users/{user}").json().get("servers", {}).get("")
+            if server and server.get("ready"):
+                return server
+            time.sleep(2)
+        raise AssertionError(f"{user}'s server was not ready within {timeout} s")
+
+    def run_code(self, user, kernel_name, code):
+        """Start a kernel, execute code over the kernel's websocket, return text/plain."""
+        response = self.api("POST", f"/user/{user}/api/kernels", json={"name": kernel_name})
+        assert response.status_code == 201, response.text
+        kernel_id = response.json()["id"]
+        try:
+            ws = websocket.create_connection(
+                f"wss://{self.address}/user/{user}/api/kernels/{kernel_id}/channels",
+                header=[f"Authorization: token {self.token}"], suppress_origin=True,
+                sslopt={"ca_certs": self.ca_file, "cert_reqs": ssl.CERT_REQUIRED}, timeout=60)
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "username": user, "session": uuid.uuid4().hex,
+                           "msg_type": "execute_request", "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                "content": {"code": code, "silent": False, "store_history": False,
+                            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+            }))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                message = json.loads(ws.recv())
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if message["msg_type"] == "execute_result":
+                    return message["content"]["data"]["text/plain"]
+                if message["msg_type"] == "error":
+                    raise AssertionError(f"{kernel_name}: {message['content']['ename']}: "
+                                         f"{message['content']['evalue']}")
+            raise AssertionError(f"{kernel_name}: no result within 60 s")
+        finally:
+            self.api("DELETE", f"/user/{user}/api/kernels/{kernel_id}")
+
+
+@pytest.fixture(scope="module")
+def address(host):
+    return subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+         host.backend.host], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def fetch_certificate(host, path):
+    Path(path).write_text(host.file("/etc/jupyterhub/tls/cert.pem").content_string)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def ca_file(host, tmp_path_factory):
+    """The hub's self-signed certificate, as the trust anchor a user would install."""
+    return fetch_certificate(host, tmp_path_factory.mktemp("tls") / "hub.pem")
+
+
+@pytest.fixture(scope="module")
+def alice(address, ca_file):
+    hub = Hub(address, ca_file)
+    assert hub.login("alice", PASSWORDS["alice"])
+    hub.new_token("alice")
+    return hub
+
+
+def unit_property(host, unit, name):
+    return host.check_output(f"systemctl show {unit} -p {name} --value")
+
+
+def secrets_digest(host):
+    out = host.check_output("cat /var/lib/jupyterhub/jupyterhub_cookie_secret /var/lib/jupyterhub/proxy_auth_token")
+    return hashlib.sha256(out.encode()).hexdigest()
+
+
+# --- The way in ------------------------------------------------------------------------------
+
+def test_plain_http_redirects_to_https(address):
+    response = requests.get(f"http://{address}/hub/login?next=%2Fhub%2F", allow_redirects=False, timeout=30)
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"https://{address}/hub/login?next=%2Fhub%2F"
+
+
+def test_certificate_verifies_and_names_the_host(host, address, ca_file):
+    """The login page answers over HTTPS verified against the hub's certificate; its names
+    include the host's address, name and the extra name."""
+    response = requests.get(f"https://{address}/hub/login", verify=ca_file, timeout=30)
+    assert response.status_code == 200
+    assert 'name="password"' in response.text
+    text = host.check_output("openssl x509 -in /etc/jupyterhub/tls/cert.pem -noout -ext subjectAltName")
+    for name in (f"IP Address:{address}", "DNS:eda", "DNS:hub.example.test"):
+        assert name in text
+
+
+@pytest.mark.parametrize("port", [8000, 8001, 8081])
+def test_hub_and_proxy_listen_on_localhost_only(host, address, port):
+    assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
+    result = subprocess.run(["timeout", "5", "bash", "-c", f"exec 3<>/dev/tcp/{address}/{port}"],
+                            capture_output=True, check=False)
+    assert result.returncode != 0, f"port {port} answers on {address}"
+
+
+# --- alice: login, her server, kernels, the shared directory ---------------------------------
+
+def test_alice_logs_in_and_her_server_starts(alice):
+    response = alice.session.get(f"{alice.base}/hub/spawn", allow_redirects=False, timeout=60)
+    assert response.status_code == 302, response.text[:500]
+    server = alice.wait_ready("alice")
+    assert server["url"] == "/user/alice/"
+
+
+def test_the_hub_api_lists_alice_as_admin(alice):
+    users = {user["name"]: user for user in alice.api("GET", "/hub/api/users").json()}
+    assert users["alice"]["admin"] is True
+    assert users["alice"]["servers"][""]["ready"] is True
+
+
+def test_her_server_runs_as_her_in_a_limited_unit(host):
+    unit = "jupyter-alice-singleuser"
+    assert unit_property(host, unit, "ActiveState") == "active"
+    assert unit_property(host, unit, "User") == str(host.user("alice").uid)
+    assert int(unit_property(host, unit, "MemoryMax")) == 768 * 1024 ** 2
+    assert unit_property(host, unit, "CPUQuotaPerSecUSec") == "500ms"
+    pid = unit_property(host, unit, "MainPID")
+    assert host.check_output(f"ps -o user= -p {pid}") == "alice"
+
+
+def test_kernelspecs_include_the_hub_python_and_the_shared_environment(alice):
+    specs = alice.api("GET", "/user/alice/api/kernelspecs").json()["kernelspecs"]
+    assert {"python3", "team"} <= set(specs)
+    assert specs["team"]["spec"]["display_name"] == "Python (team)"
+
+
+@pytest.mark.parametrize("kernel", ["python3", "team"])
+def test_a_kernel_executes_one_plus_one(alice, kernel):
+    assert alice.run_code("alice", kernel, "1 + 1") == "2"
+
+
+def test_a_file_goes_through_the_shared_directory(host, alice):
+    """alice's kernel writes into ~/shared; the file is the team's, and bob reads it."""
+    code = ("import os, getpass; p = os.path.expanduser('~/shared/from-alice.txt'); "
+            "open(p, 'w').write('hello team'); getpass.getuser()")
+    assert alice.run_code("alice", "python3", code) == "'alice'"
+    shared = host.file("/srv/team/from-alice.txt")
+    assert shared.user == "alice"
+    assert shared.group == "data-researchers"
+    assert host.check_output("runuser -u bob -- cat /home/bob/shared/from-alice.txt") == "hello team"
+    assert host.run("runuser -u bob -- touch /srv/team/from-bob.txt").rc == 0
+    assert host.run("runuser -u carol -- touch /srv/team/from-carol.txt").rc != 0
+
+
+def test_her_server_survives_a_hub_restart(host, alice):
+    unit = "jupyter-alice-singleuser"
+    pid = unit_property(host, unit, "MainPID")
+    host.check_output("systemctl restart jupyterhub")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if alice.api("GET", "/user/alice/api/status").status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(2)
+    assert alice.api("GET", "/user/alice/api/status").status_code == 200
+    assert unit_property(host, unit, "MainPID") == pid
+
+
+# --- Refusals --------------------------------------------------------------------------------
+
+def test_a_wrong_password_is_refused(address, ca_file):
+    assert not Hub(address, ca_file).login("bob", "not-" + PASSWORDS["bob"])
+
+
+def test_a_user_outside_the_allowed_groups_is_refused(address, ca_file):
+    assert not Hub(address, ca_file).login("carol", PASSWORDS["carol"])
+
+
+# --- In a browser ----------------------------------------------------------------------------
+
+def test_jupyterlab_renders_in_headless_chromium(address):
+    """Log in through the form in Chromium; JupyterLab's shell renders; the screenshot is
+    kept under artifacts/screenshots/."""
+    chromedriver = shutil.which("chromedriver")
+    if not chromedriver or not (shutil.which("chromium") or Path("/usr/bin/chromium").exists()):
+        pytest.skip("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1366,900", "--ignore-certificate-errors"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    try:
+        driver.get(f"https://{address}/hub/login")
+        driver.find_element(By.ID, "username_input").send_keys("alice")
+        driver.find_element(By.ID, "password_input").send_keys(PASSWORDS["alice"])
+        driver.find_element(By.ID, "login_submit").click()
+        WebDriverWait(driver, 180).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".jp-LabShell")))
+        WebDriverWait(driver, 60).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".jp-Launcher")))
+        time.sleep(2)  # let the launcher's icons paint
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        target = ARTIFACTS / f"jupyterlab-debian{os.environ.get('MLP_DEBIAN', '12')}.png"
+        assert driver.save_screenshot(str(target))
+        assert "/user/alice/lab" in driver.current_url
+        assert target.stat().st_size > 10_000
+    finally:
+        driver.quit()
+
+
+# --- The idle culler -------------------------------------------------------------------------
+
+def test_the_idle_culler_stops_an_idle_server(host, address, ca_file):
+    bob = Hub(address, ca_file)
+    assert bob.login("bob", PASSWORDS["bob"])
+    bob.new_token("bob")
+    assert bob.api("POST", "/hub/api/users/bob/server").status_code in (201, 202)
+    bob.wait_ready("bob")
+    assert unit_property(host, "jupyter-bob-singleuser", "ActiveState") == "active"
+    # timeout 60 s + one look every 10 s, and slack for a busy machine
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if not bob.api("GET", "/hub/api/users/bob").json()["servers"]:
+            break
+        time.sleep(5)
+    assert bob.api("GET", "/hub/api/users/bob").json()["servers"] == {}
+    assert unit_property(host, "jupyter-bob-singleuser", "ActiveState") in ("inactive", "")
+
+
+# --- Re-running the role: native authenticator, and back -------------------------------------
+
+def signup(hub, user, password):
+    hub.session.get(f"{hub.base}/hub/signup", timeout=30).raise_for_status()
+    response = hub.session.post(
+        f"{hub.base}/hub/signup",
+        data={"username": user, "signup_password": password, "signup_password_confirmation": password,
+              "_xsrf": hub.session.cookies.get("_xsrf")}, timeout=30)
+    response.raise_for_status()
+    return response.text
+
+
+def test_native_signup_waits_for_an_admins_approval(host, address, ca_file):
+    """Also: a new name for the certificate re-issues it; the secrets stay."""
+    before = secrets_digest(host)
+    converge("-e", "jupyterhub_authenticator=native",
+             "-e", '{"jupyterhub_tls_extra_sans": ["hub.example.test", "notebooks.example.test"]}')
+    assert secrets_digest(host) == before
+    assert "DNS:notebooks.example.test" in host.check_output(
+        "openssl x509 -in /etc/jupyterhub/tls/cert.pem -noout -ext subjectAltName")
+
+    ca_file = fetch_certificate(host, ca_file)
+    dave = Hub(address, ca_file)
+    signup(dave, "dave", "Dave-Signup-Pass-9")
+    assert not dave.login("dave", "Dave-Signup-Pass-9")
+
+    admin = Hub(address, ca_file)
+    signup(admin, "alice", "Alice-Native-Pass-9")  # admins are authorized on sign-up
+    assert admin.login("alice", "Alice-Native-Pass-9")
+    page = admin.session.get(f"{admin.base}/hub/authorize", timeout=30)
+    assert "dave" in page.text
+    admin.session.get(f"{admin.base}/hub/authorize/dave", timeout=30).raise_for_status()
+
+    assert Hub(address, ca_file).login("dave", "Dave-Signup-Pass-9")
+
+
+def test_back_to_pam_the_users_and_secrets_are_kept(host, address, ca_file):
+    before = secrets_digest(host)
+    converge()
+    assert secrets_digest(host) == before
+    ca_file = fetch_certificate(host, ca_file)
+    hub = Hub(address, ca_file)
+    assert hub.login("alice", PASSWORDS["alice"])
+    hub.new_token("alice")
+    names = {user["name"] for user in hub.api("GET", "/hub/api/users").json()}
+    assert {"alice", "bob", "dave"} <= names
