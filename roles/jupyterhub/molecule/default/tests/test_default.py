@@ -7,7 +7,9 @@ Python and the shared environment) run `1 + 1`, a file goes through the shared t
 directory to bob; her server survives a hub restart; wrong passwords and users outside the
 team are refused; JupyterLab renders in headless Chromium; the idle culler stops bob's
 server; re-running the role with the native authenticator needs an admin's approval for a
-sign-up, keeps the secrets and the users, and switching back keeps them too.
+sign-up, keeps the secrets and the users, and switching back keeps them too; upgrading
+JupyterHub from the scenario's older release to the role's default keeps a running server,
+the homes, the users and the secrets.
 """
 
 import functools
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 import websocket
+import yaml
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
@@ -67,7 +70,10 @@ class Hub:
         return {"X-XSRFToken": self.session.cookies.get("_xsrf", path="/hub/")}
 
     def new_token(self, user):
-        """An API token of the logged-in user, made the way the token page makes it."""
+        """An API token of the logged-in user, made the way the token page makes it: open
+        the page (which hands out the XSRF token of the logged-in session; before 5.5 the
+        one from the login page is no longer valid), then post with it."""
+        self.session.get(f"{self.base}/hub/token", timeout=30).raise_for_status()
         response = self.session.post(f"{self.base}/hub/api/users/{user}/tokens",
                                      json={"note": "testinfra", "expires_in": 3600},
                                      headers=self.xsrf_headers(), timeout=30)
@@ -362,3 +368,34 @@ def test_back_to_pam_the_users_and_secrets_are_kept(host, address, ca_file):
     hub.new_token("alice")
     names = {user["name"] for user in hub.api("GET", "/hub/api/users").json()}
     assert {"alice", "bob", "dave"} <= names
+
+
+# --- Upgrading -------------------------------------------------------------------------------
+
+def test_an_upgrade_keeps_servers_homes_users_and_secrets(host, address, ca_file):
+    """From the scenario's older JupyterHub to the role's default, with alice's server
+    running and a file in her home (the culler is given an hour, so that only the upgrade
+    could stop her server)."""
+    target = yaml.safe_load((ROOT / "roles/jupyterhub/defaults/main.yml").read_text())["jupyterhub_version"]
+    ca_file = fetch_certificate(host, ca_file)
+    hub = Hub(address, ca_file)
+    assert hub.login("alice", PASSWORDS["alice"])
+    hub.new_token("alice")
+    old = hub.api("GET", "/hub/api/").json()["version"]
+    assert old != target, "the scenario must start on an older release than the role's default"
+
+    converge("-e", "jupyterhub_idle_timeout=3600")
+    assert hub.api("POST", "/hub/api/users/alice/server").status_code in (201, 202)
+    hub.wait_ready("alice")
+    assert hub.run_code("alice", "python3", "open('/home/alice/notes.txt', 'w').write('kept')") == "4"
+    pid = unit_property(host, "jupyter-alice-singleuser", "MainPID")
+    before = secrets_digest(host)
+
+    converge("-e", "jupyterhub_idle_timeout=3600", "-e", f"jupyterhub_version={target}")
+
+    assert hub.api("GET", "/hub/api/").json()["version"] == target
+    assert unit_property(host, "jupyter-alice-singleuser", "MainPID") == pid
+    assert hub.api("GET", "/user/alice/api/status").status_code == 200
+    assert hub.run_code("alice", "python3", "open('/home/alice/notes.txt').read()") == "'kept'"
+    assert {"alice", "bob", "dave"} <= {user["name"] for user in hub.api("GET", "/hub/api/users").json()}
+    assert secrets_digest(host) == before
