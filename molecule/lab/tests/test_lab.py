@@ -54,3 +54,14 @@ def test_bootstrap_installed_python3_where_it_was_missing(host):
     result = operator(host, "ansible data -m command -a 'dpkg-query -W python3' -o")
     assert result.rc == 0, result.stdout + result.stderr
     assert "python3" in result.stdout
+
+
+def test_jupyterhub_answers_on_eda_over_https_only(host):
+    """From the admin host: the hub's login page over HTTPS (eda's self-signed certificate,
+    issued for the name eda), and a redirect from plain HTTP."""
+    page = host.run("echo | openssl s_client -connect eda:443 -servername eda 2>/dev/null"
+                    " | openssl x509 > /tmp/eda-hub.pem && curl -sS --cacert /tmp/eda-hub.pem https://eda/hub/login")
+    assert page.rc == 0, page.stderr
+    assert 'name="password"' in page.stdout
+    redirect = host.run("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://eda/hub/")
+    assert redirect.stdout == "301 https://eda/hub/"
