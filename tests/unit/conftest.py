@@ -26,6 +26,18 @@ def assert_refused(result, fragments):
         assert fragment in result.stdout, fragment
 
 
+def local_playbook(name, extra_vars, workdir, *more):
+    """Run tests/unit/playbooks/NAME on this machine with extra vars (passed as a JSON file in
+    workdir, so that numbers and lists keep their types)."""
+    vars_file = workdir / "vars.json"
+    vars_file.write_text(json.dumps(extra_vars))
+    return ansible(
+        "ansible-playbook", "-i", "localhost,", "-c", "local",
+        "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
+        "-e", f"@{vars_file}", *more, str(ROOT / "tests/unit/playbooks" / name),
+    )
+
+
 @pytest.fixture
 def run_role_validation(tmp_path):
     """Run only the validation of a role on this machine, in check mode, with extra vars.
@@ -35,13 +47,7 @@ def run_role_validation(tmp_path):
     """
 
     def run(role, extra_vars, *more):
-        vars_file = tmp_path / "vars.json"
-        vars_file.write_text(json.dumps(extra_vars))
-        return ansible(
-            "ansible-playbook", "-i", "localhost,", "-c", "local", "--check",
-            "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
-            "--tags", "mlp-validation-only", "-e", f"role_under_test={role}",
-            "-e", f"@{vars_file}", *more, str(ROOT / "tests/unit/playbooks/validate_role.yml"),
-        )
+        return local_playbook("validate_role.yml", extra_vars, tmp_path, "--check",
+                              "--tags", "mlp-validation-only", "-e", f"role_under_test={role}", *more)
 
     return run

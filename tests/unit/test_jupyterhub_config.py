@@ -3,13 +3,12 @@ jupyterhub_config.py is executed with a stand-in for JupyterHub's config object,
 combinations the Molecule scenario does not start (LDAP, local processes, no culler, an
 external database)."""
 
-import json
 import os
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT, ansible
+from conftest import local_playbook
 
 
 class Section(SimpleNamespace):
@@ -25,13 +24,9 @@ class Section(SimpleNamespace):
 def load_config(tmp_path):
     def load(extra_vars, environ=None):
         (tmp_path / "proxy_auth_token").write_text("token-from-the-state-dir\n")
-        vars_file = tmp_path / "vars.json"
-        vars_file.write_text(json.dumps({"jupyterhub_state_dir": str(tmp_path), **extra_vars}))
         out = tmp_path / "jupyterhub_config.py"
-        result = ansible("ansible-playbook", "-i", "localhost,", "-c", "local",
-                         "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
-                         "-e", f"out={out}", "-e", f"@{vars_file}",
-                         str(ROOT / "tests/unit/playbooks/render_jupyterhub_config.yml"))
+        result = local_playbook("render_jupyterhub_config.yml",
+                                {"jupyterhub_state_dir": str(tmp_path), "out": str(out), **extra_vars}, tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
         c = Section()
         saved = dict(os.environ)
