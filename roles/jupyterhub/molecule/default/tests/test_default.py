@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -218,6 +219,16 @@ def test_kernelspecs_include_the_hub_python_and_the_shared_environment(alice):
     specs = alice.api("GET", "/user/alice/api/kernelspecs").json()["kernelspecs"]
     assert {"python3", "team"} <= set(specs)
     assert specs["team"]["spec"]["display_name"] == "Python (team)"
+
+
+def test_jupyterlab_news_announcements_are_off(alice):
+    """JupyterLab would ask every user about news and then fetch it from the internet."""
+    page = alice.api("GET", "/user/alice/lab", allow_redirects=False)
+    assert page.status_code == 200
+    config = json.loads(re.search(r'<script id="jupyter-config-data"[^>]*>(.*?)</script>', page.text, re.S)[1])
+    disabled = config["disabledExtensions"]
+    plugin = "@jupyterlab/apputils-extension:announcements"
+    assert disabled.get(plugin) is True if isinstance(disabled, dict) else plugin in disabled
 
 
 @pytest.mark.parametrize("kernel", ["python3", "team"])
