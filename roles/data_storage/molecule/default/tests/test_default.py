@@ -1,8 +1,11 @@
-"""Behaviour of role `data_storage`: one member's files are the group's, outsiders see nothing."""
+"""Behaviour of role `data_storage`: one member's files are the group's, outsiders see nothing,
+for the DVC store and the git repositories alike."""
 
 import shlex
 
 STORE = "/srv/dvc"
+REPO = "/srv/git/project.git"
+GIT = "git -c user.name=t -c user.email=t@example.org"
 
 
 def as_user(host, user, command):
@@ -37,3 +40,28 @@ def test_acls_are_inherited_by_new_directories(host):
     acl = host.run(f"getfacl -p {STORE}/inherit/deep").stdout
     assert "default:group:ml-researchers:rwx" in acl
     assert "default:other::---" in acl
+
+
+def test_git_repository_is_bare_shared_and_points_at_main(host):
+    assert host.file(REPO).group == "data-researchers"
+    config = host.run(f"git config --file {REPO}/config --get core.sharedRepository")
+    assert config.stdout.strip() == "1"
+    assert host.file(f"{REPO}/HEAD").content_string.strip() == "ref: refs/heads/main"
+
+
+def test_members_of_both_groups_push_to_the_same_repository(host):
+    # alice (data-researchers) creates main; bob (ml-researchers) clones it and pushes on top.
+    alice = as_user(host, "alice", f"rm -rf /tmp/a && git init -q -b main /tmp/a && cd /tmp/a"
+                    f" && echo v1 > f && git add f && {GIT} commit -qm v1 && git push -q {REPO} main")
+    assert alice.rc == 0, alice.stderr
+    bob = as_user(host, "bob", f"rm -rf /tmp/b && git clone -q {REPO} /tmp/b && cd /tmp/b"
+                  f" && echo v2 > f && {GIT} commit -qam v2 && git push -q origin main")
+    assert bob.rc == 0, bob.stderr
+    log = as_user(host, "alice", f"git --git-dir={REPO} log --format=%s main")
+    assert log.stdout.split() == ["v2", "v1"]
+    assert host.run(f"find {REPO}/objects -type f ! -group data-researchers").stdout == ""
+
+
+def test_outsider_cannot_clone_the_repository(host):
+    clone = as_user(host, "eve", f"rm -rf /tmp/e && git clone -q {REPO} /tmp/e")
+    assert clone.rc != 0
