@@ -23,8 +23,15 @@ def test_valid_input_passes(run_role_validation):
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        pytest.param({"model_service_source": "s3"}, ["model_service_source", "example, git"],
+        pytest.param({"model_service_source": "s3"}, ["model_service_source", "example, git, project"],
                      id="unknown-source"),
+        pytest.param({"model_service_source": "project", "model_service_project_user": "alice"},
+                     ["model_service_project_repo", "required"], id="project-without-repo"),
+        pytest.param({"model_service_source": "project", "model_service_project_repo": "ssh://data/x.git"},
+                     ["model_service_project_user", "required"], id="project-without-user"),
+        pytest.param({"model_service_source": "project", "model_service_project_repo": "ssh://data/x.git",
+                      "model_service_project_user": "alice", "model_service_project_model_path": "/etc/passwd"},
+                     ["model_service_project_model_path", "/etc/passwd"], id="project-model-outside"),
         pytest.param({"model_service_source": "git"}, ["model_service_git_repo must be set"],
                      id="git-without-repo"),
         pytest.param({"model_service_name": "Model_Service"}, ["model_service_name", "Model_Service"],
