@@ -1,0 +1,126 @@
+"""The ML loop on the lab, as its operator runs it from the admin host (issue 7).
+
+In order (the tests depend on it): release.yml trains the example project on ml as alice,
+versions it to data (git + DVC) and serves exactly that revision's model on prod; training
+again with nothing changed changes nothing; a hyperparameter alice pushes is trained and
+released into a new model; rollback_model.yml serves the previous model again;
+deploy_model.yml serves a revision named on the command line; the DATA store keeps both
+models.
+"""
+
+import json
+import os
+import shlex
+
+import pytest
+import yaml
+
+PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
+testinfra_hosts = [f"ansible://{PREFIX}-admin"]
+REPO = "/srv/git/iris_project.git"
+STORE = "/srv/dvc"
+RELEASES = {}
+
+
+def operator(host, command):
+    """Run a command in the operator's login shell on the admin host."""
+    return host.run(f"runuser -l debian -c {shlex.quote(command)}")
+
+
+def playbook(host, name, *extra):
+    result = operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def on(host, target, command, user=None):
+    """Run a shell command on a lab host through Ansible (as root, or as `user`); its stdout."""
+    become = f"-b --become-user {user}" if user else "-b"
+    result = operator(host, f"ansible {target} {become} -m ansible.builtin.shell -a {shlex.quote(command)} -o")
+    assert result.rc == 0, result.stdout + result.stderr
+    return result.stdout.split("(stdout) ", 1)[1].replace("\\n", "\n") if "(stdout) " in result.stdout else ""
+
+
+def health(host):
+    result = host.run("curl -sS --max-time 10 http://prod/health")
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def published(host):
+    """The project's main on data: its commit and the sha256 of its model in the DVC store."""
+    commit = on(host, "data", f"git --git-dir={REPO} rev-parse main").strip()
+    lock = yaml.safe_load(on(host, "data", f"git --git-dir={REPO} show main:dvc.lock"))
+    (out,) = [o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"]
+    md5 = out["md5"]
+    sha256 = on(host, "data", f"sha256sum {STORE}/files/md5/{md5[:2]}/{md5[2:]}").split()[0]
+    return {"revision": commit, "model_sha256": sha256, "md5": md5}
+
+
+def predict(host, row):
+    result = host.run(f"curl -sS --max-time 10 -H 'Content-Type: application/json' "
+                      f"-d {shlex.quote(json.dumps(row))} http://prod/predict")
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_release_serves_the_model_it_trained(host):
+    playbook(host, "release.yml")
+    want = published(host)
+    served = health(host)
+    assert served["revision"] == want["revision"]
+    assert served["model_sha256"] == want["model_sha256"]
+    assert predict(host, [5.1, 3.5, 1.4, 0.2])["class"] == "setosa"
+    RELEASES["first"] = want
+
+
+def test_training_again_without_changes_changes_nothing(host):
+    out = playbook(host, "train.yml")
+    assert "changed=0" in out, out[-2000:]
+    assert published(host)["revision"] == RELEASES["first"]["revision"]
+
+
+def test_a_new_hyperparameter_is_released_as_a_new_model(host):
+    if "first" not in RELEASES:
+        pytest.skip("the first release failed")
+    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data/srv/git/iris_project.git ~/iris && cd ~/iris"
+       " && sed -i 's/^  C: .*/  C: 0.05/' params.yaml"
+       " && git -c user.name=alice -c user.email=alice@lab commit -qam 'C 0.05' && git push -q origin main",
+       user="alice")
+    playbook(host, "release.yml")
+    want = published(host)
+    assert want["revision"] != RELEASES["first"]["revision"]
+    assert want["model_sha256"] != RELEASES["first"]["model_sha256"]
+    served = health(host)
+    assert (served["revision"], served["model_sha256"]) == (want["revision"], want["model_sha256"])
+    RELEASES["second"] = want
+
+
+def test_rollback_serves_the_previous_model_again(host):
+    if "second" not in RELEASES:
+        pytest.skip("the second release failed")
+    playbook(host, "rollback_model.yml")
+    served = health(host)
+    first = RELEASES["first"]
+    assert (served["revision"], served["model_sha256"]) == (first["revision"], first["model_sha256"])
+
+
+def test_deploy_model_serves_the_revision_it_is_given(host):
+    if "second" not in RELEASES:
+        pytest.skip("the second release failed")
+    second = RELEASES["second"]
+    playbook(host, "deploy_model.yml", "-e", "model_service_source=project",
+             "-e", f"model_service_project_version={second['revision']}")
+    served = health(host)
+    assert (served["revision"], served["model_sha256"]) == (second["revision"], second["model_sha256"])
+
+
+def test_data_store_keeps_every_released_model(host):
+    if "second" not in RELEASES:
+        pytest.skip("the second release failed")
+    for release in RELEASES.values():
+        path = f"{STORE}/files/md5/{release['md5'][:2]}/{release['md5'][2:]}"
+        digest = on(host, "data", f"sha256sum {path}").split()[0]
+        assert digest == release["model_sha256"]
+    log = on(host, "data", f"git --git-dir={REPO} log --format=%s main")
+    assert log.count("Train iris_project") == 2
