@@ -9,6 +9,7 @@ The lab is up: ${prefix}-{admin,eda,ml,data,prod}, provisioned from the admin ho
     ansible all -m ping               (inventory/lab is the default there)
     ansible-playbook playbooks/site.yml --check --diff
     ansible-playbook playbooks/deploy_model.yml        (the model service on prod)
+    ansible-playbook playbooks/release.yml             (train on ml as alice, serve it on prod)
   https://localhost:${MLP_LAB_HTTPS_PORT:-8443}/           eda:443 (JupyterHub; self-signed certificate)
   http://localhost:${MLP_LAB_HTTP_PORT:-8080}/predict     prod:80 (the model service, once deployed)
   make lab        again: re-provisions (site.yml), keeps the containers
