@@ -3,7 +3,6 @@ and the variable names must agree with it."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml

@@ -20,6 +20,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -31,19 +32,15 @@ import yaml
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
-INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
 PASSWORDS = {"alice": "alice-Secret-1", "bob": "bob-Secret-2", "carol": "carol-Secret-3"}
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
+sys.path.insert(0, str(ROOT / "tests"))
+from molecule_helpers import run_playbook  # noqa: E402  (path set just above)
 
 
 def converge(*extra):
     """Re-run the scenario's converge playbook (the real role) against the instance."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(SCENARIO / "converge.yml"), *extra],
-                            env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    return result
+    return run_playbook(SCENARIO / "converge.yml", *extra)
 
 
 class Hub:

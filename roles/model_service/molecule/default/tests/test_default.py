@@ -6,6 +6,7 @@ decommission_model.yml removes everything. The tests run in this order (one depl
 import json
 import os
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]).resolve().parents[1]
-INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+sys.path.insert(0, str(ROOT / "tests"))
+from molecule_helpers import run_playbook  # noqa: E402  (path set just above)
+
 TEST_REPO = "/srv/git/model-service.git"
 GIT = ["-e", "model_service_source=git", "-e", f"model_service_git_repo={TEST_REPO}",
        "-e", "model_service_build_command='python train.py model.joblib'"]
@@ -23,10 +26,8 @@ KNOWN_ROWS = [([5.1, 3.5, 1.4, 0.2], 0), ([5.9, 3.0, 4.2, 1.5], 1), ([6.7, 3.0, 
 
 
 def playbook(name, *extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / name), *extra],
-                          env=env, capture_output=True, text=True, timeout=1200, check=False)
+    """Run one of the project's playbooks against the instance; the caller checks the result."""
+    return run_playbook(ROOT / "playbooks" / name, *extra, expect_rc=None)
 
 
 @pytest.fixture(scope="module")
