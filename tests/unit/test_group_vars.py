@@ -95,3 +95,25 @@ def test_project_configuration_keeps_host_key_checking():
     assert result.returncode == 0, result.stderr
     assert "HOST_KEY_CHECKING" not in result.stdout
     assert "inventory/production/hosts.yml" in result.stdout
+
+
+def test_remotes_derived_from_the_data_host_render_without_one(tmp_path):
+    # An inventory without DATA hosts (the probe has only eda): the URLs derived from the
+    # DATA host are empty -- the roles then name the missing variable -- instead of a
+    # templating error in every play that validates them (found in the model_service
+    # scenario, whose inventory has only prod).
+    names = ["dvc_remote_url", "ml_project_git_repo", "model_service_project_repo"]
+    result = ansible("ansible", "probe", "-i", str(make_inventory(tmp_path)), "-m", "ansible.builtin.debug",
+                     "-a", json.dumps({"msg": "{{ [" + ", ".join(names) + "] | join('|') }}"}), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "msg: '||'" in result.stdout, result.stdout
+
+
+def test_remotes_point_at_the_first_data_host(tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    data:\n      hosts:\n        store1:\n"
+                         "          ansible_host: 192.0.2.40\n          ansible_connection: local\n")
+    result = ansible("ansible", "store1", "-i", str(inventory), "-m", "ansible.builtin.debug",
+                     "-a", json.dumps({"msg": "{{ dvc_remote_url }} {{ ml_project_git_repo }}"}), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ssh://192.0.2.40/srv/dvc ssh://192.0.2.40/srv/git/iris_project.git" in result.stdout
