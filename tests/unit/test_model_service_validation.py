@@ -13,6 +13,8 @@ def test_valid_input_passes(run_role_validation):
         "model_service_source": "git",
         "model_service_git_repo": "https://git.example.com/team/service.git",
         "model_service_memory": "1g",
+        "model_service_worker_class": "gthread",
+        "model_service_wsgi_app": "service.wsgi:application",
         "model_service_env": {"LOG_LEVEL": "info"},
         "model_service_secret_env": {"API_TOKEN": SECRET},
     })
@@ -45,6 +47,10 @@ def test_valid_input_passes(run_role_validation):
         pytest.param({"model_service_model_file": "../etc/passwd"}, ["model_service_model_file", "../etc/passwd"],
                      id="model-outside-source"),
         pytest.param({"model_service_cpus": "two"}, ["model_service_cpus", "float"], id="cpus-not-a-number"),
+        pytest.param({"model_service_worker_class": 'gthread"; import os'},
+                     ["model_service_worker_class", "gunicorn worker class"], id="worker-class"),
+        pytest.param({"model_service_wsgi_app": "app"}, ["model_service_wsgi_app", "module:variable"],
+                     id="app-without-variable"),
     ],
 )
 def test_bad_input_is_refused(run_role_validation, extra, expected):

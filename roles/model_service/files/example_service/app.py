@@ -1,4 +1,4 @@
-"""The model service: a scikit-learn classifier behind a small JSON API.
+"""The model service: a scikit-learn classifier behind a small JSON API (FastAPI, ASGI).
 
     GET  /          status text
     POST /predict   [5.1, 3.5, 1.4, 0.2]            -> {"prediction": 0, "class": "setosa"}
@@ -9,7 +9,17 @@
 Bad input gets a 4xx JSON error naming the problem, never a 500. Configuration comes from
 the environment: MODEL_PATH (default model.joblib), MODEL_REVISION (the source revision the
 image was built from), MAX_BATCH_ROWS (default 1000), MAX_BODY_BYTES (default 65536).
-Run it with gunicorn (`gunicorn app:app`); `python app.py` starts Flask's development server.
+Run it with gunicorn and uvicorn's worker (`gunicorn -k uvicorn_worker.UvicornWorker
+app:app`, as role model_service does), or `uvicorn app:app` while developing.
+
+Per request the service does what it needs and no more: orjson parses the body, each row
+is checked here, and predict runs on the event loop (well under a millisecond even for a
+full batch; a thread hop would cost more than it saves). scikit-learn's `predict` spends
+about 70 us on one row, mostly checking its input again: for standard scalers followed by
+a linear classifier (the example's model) the service computes the same arithmetic in
+numpy (about 3 us), and uses it only after it gave the model's own predictions on 4000
+rows at start-up. Any other model is called as it is. /health names the path ("linear" or
+"estimator").
 """
 
 import hashlib
@@ -18,14 +28,24 @@ import os
 import time
 
 import joblib
-from flask import Flask, Response, jsonify, request
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
-                               generate_latest, multiprocess)
-from werkzeug.exceptions import HTTPException
+import numpy as np
+import orjson
+import sklearn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter,
+                               Histogram, generate_latest, multiprocess)
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from starlette.exceptions import HTTPException
 
 MODEL_PATH = os.environ.get("MODEL_PATH", "model.joblib")
 MODEL_REVISION = os.environ.get("MODEL_REVISION", "unknown")
 MAX_BATCH_ROWS = int(os.environ.get("MAX_BATCH_ROWS", "1000"))
+MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", "65536"))
+ENDPOINTS = ("/", "/predict", "/health", "/metrics")
 
 REQUESTS = Counter("model_requests_total", "HTTP requests", ["endpoint", "status"])
 LATENCY = Histogram("model_request_seconds", "Request latency", ["endpoint"],
@@ -39,20 +59,77 @@ def _load_model(path):
     return joblib.load(path), digest
 
 
+def _linear_predictor(model):
+    """For standard scalers followed by a linear classifier (the example's model): predict
+    with scikit-learn's own arithmetic in numpy, without its per-call checks. None for
+    any other model."""
+    steps = [step for _, step in model.steps] if isinstance(model, Pipeline) else [model]
+    *scalers, final = steps
+    if any(type(step) is not StandardScaler for step in scalers):
+        return None
+    if not (isinstance(final, LinearClassifierMixin) and isinstance(final.coef_, np.ndarray)
+            and type(final).predict is LinearClassifierMixin.predict
+            and type(final).decision_function is LinearClassifierMixin.decision_function):
+        return None
+    shifts = [(s.mean_ if s.with_mean else None, s.scale_ if s.with_std else None) for s in scalers]
+    coef, intercept, classes = final.coef_, final.intercept_, final.classes_
+
+    def predict(rows):
+        X = np.array(rows, dtype=np.float64)
+        for mean, scale in shifts:
+            if mean is not None:
+                X -= mean
+            if scale is not None:
+                X /= scale
+        scores = X @ coef.T + intercept
+        indices = (scores[:, 0] > 0).astype(np.intp) if scores.shape[1] == 1 else scores.argmax(axis=1)
+        return classes.take(indices)
+
+    return predict
+
+
+def _agrees(model, predictor, n_features):
+    """Whether predictor gives the model's own predictions on 4000 seeded rows, spread
+    around the training data where a scaler knows it, over several magnitudes otherwise."""
+    scaler = model.steps[0][1] if isinstance(model, Pipeline) and model.steps[:-1] else None
+    centre = scaler.mean_ if scaler is not None and scaler.with_mean else np.zeros(n_features)
+    spread = scaler.scale_ if scaler is not None and scaler.with_std else np.ones(n_features)
+    rng = np.random.default_rng(0)
+    rows = np.vstack([centre + spread * magnitude * rng.standard_normal((1000, n_features))
+                      for magnitude in (0.3, 1, 3, 100)])
+    with sklearn.config_context(assume_finite=True):
+        return np.array_equal(predictor(rows.tolist()), model.predict(rows))
+
+
 MODEL, MODEL_SHA256 = _load_model(MODEL_PATH)
 N_FEATURES = int(MODEL.n_features_in_)
+FAST_PREDICT = _linear_predictor(MODEL)
+if FAST_PREDICT is not None and not _agrees(MODEL, FAST_PREDICT, N_FEATURES):
+    FAST_PREDICT = None
+PREDICTOR = "linear" if FAST_PREDICT is not None else "estimator"
 CLASS_NAMES = list(getattr(MODEL, "class_names_", [str(c) for c in MODEL.classes_]))
+PREDICTED = {name: PREDICTIONS.labels(name) for name in CLASS_NAMES}
 
-app = Flask(__name__)
-app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("MAX_BODY_BYTES", "65536"))
+
+class JSON(Response):
+    """A JSON response rendered by orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content):
+        return orjson.dumps(content, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _error(status, message):
+    return JSON({"error": message}, status_code=status)
 
 
 class BadInput(Exception):
     """The request body cannot be used; the message names the problem."""
 
 
-def _error(status, message):
-    return jsonify(error=message), status
+class TooLarge(Exception):
+    """The request body is larger than MAX_BODY_BYTES."""
 
 
 def _check_row(row, where):
@@ -80,71 +157,115 @@ def _parse_rows(payload):
     raise BadInput('expected a list of numbers or {"data": [[numbers], ...]}')
 
 
-@app.before_request
-def _start_timer():
-    request.environ["mlp.start"] = time.perf_counter()
+async def _read_body(request):
+    """The body, refused as soon as it is known to be larger than MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise TooLarge()
+    return body
 
 
-@app.after_request
-def _observe(response):
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    LATENCY.labels(endpoint).observe(time.perf_counter() - request.environ["mlp.start"])
-    REQUESTS.labels(endpoint, str(response.status_code)).inc()
-    return response
+def _predict(rows):
+    if FAST_PREDICT is not None:
+        return [int(p) for p in FAST_PREDICT(rows)]
+    # The rows were checked above (shape, finite numbers): scikit-learn need not check again.
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        return [int(p) for p in MODEL.predict(rows)]
 
 
-@app.errorhandler(HTTPException)
-def _http_error(exc):
-    if exc.code == 413:
-        return _error(413, f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes")
-    return _error(exc.code, exc.description)
+app = FastAPI(title="model service", openapi_url=None, docs_url=None, redoc_url=None)
 
 
-@app.errorhandler(Exception)
-def _unexpected(exc):  # a bug, not the client's fault: logged, answered in JSON
-    app.logger.exception("unexpected error: %s", exc)
-    return _error(500, "internal error")
+@app.exception_handler(HTTPException)
+async def _http_error(_request, exc):
+    return _error(exc.status_code, exc.detail)
 
 
-@app.errorhandler(BadInput)
-def _bad_input(exc):
+@app.exception_handler(RequestValidationError)
+async def _validation_error(_request, exc):
     return _error(400, str(exc))
 
 
+@app.exception_handler(BadInput)
+async def _bad_input(_request, exc):
+    return _error(400, str(exc))
+
+
+@app.exception_handler(TooLarge)
+async def _too_large(_request, _exc):
+    return _error(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+
+
+@app.exception_handler(Exception)
+async def _unexpected(_request, _exc):  # a bug, not the client's fault: logged by the server
+    return _error(500, "internal error")
+
+
 @app.get("/")
-def index():
-    return f"model service: ready, revision {MODEL_REVISION}\n", 200, {"Content-Type": "text/plain"}
+async def index():
+    return Response(f"model service: ready, revision {MODEL_REVISION}\n", media_type="text/plain")
 
 
 @app.post("/predict")
-def predict():
-    payload = request.get_json(force=True, silent=True)
-    if payload is None:
-        raise BadInput("the request body is not valid JSON")
+async def predict(request: Request):
+    try:
+        payload = orjson.loads(await _read_body(request))
+    except orjson.JSONDecodeError as exc:
+        raise BadInput(f"the request body is not valid JSON: {exc}") from None
     rows, batch = _parse_rows(payload)
-    predicted = [int(p) for p in MODEL.predict(rows)]
+    predicted = _predict(rows)
     for p in predicted:
-        PREDICTIONS.labels(CLASS_NAMES[p]).inc()
+        PREDICTED[CLASS_NAMES[p]].inc()
     if batch:
-        return jsonify(result=predicted, classes=[CLASS_NAMES[p] for p in predicted])
-    return jsonify(prediction=predicted[0], **{"class": CLASS_NAMES[predicted[0]]})
+        return JSON({"result": predicted, "classes": [CLASS_NAMES[p] for p in predicted]})
+    return JSON({"prediction": predicted[0], "class": CLASS_NAMES[predicted[0]]})
 
 
 @app.get("/health")
-def health():
-    return jsonify(ready=True, revision=MODEL_REVISION, model_sha256=MODEL_SHA256,
-                   features=N_FEATURES, classes=CLASS_NAMES)
+async def health():
+    return JSON({"ready": True, "revision": MODEL_REVISION, "model_sha256": MODEL_SHA256,
+                 "features": N_FEATURES, "classes": CLASS_NAMES, "predictor": PREDICTOR})
 
 
 @app.get("/metrics")
-def metrics():
+async def metrics():
+    registry = REGISTRY
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # several gunicorn workers
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    else:
-        from prometheus_client import REGISTRY as registry  # pylint: disable=import-outside-toplevel
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-if __name__ == "__main__":
-    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")))
+class Observe:
+    """ASGI middleware: latency and status of every HTTP request, by endpoint."""
+
+    def __init__(self, app):
+        self.inner = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        start = time.perf_counter()
+        endpoint = scope["path"] if scope["path"] in ENDPOINTS else "unmatched"
+        status = 500
+
+        async def send_observed(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.inner(scope, receive, send_observed)
+        finally:
+            LATENCY.labels(endpoint).observe(time.perf_counter() - start)
+            REQUESTS.labels(endpoint, str(status)).inc()
+
+
+app.add_middleware(Observe)

@@ -5,6 +5,7 @@ decommission_model.yml removes everything. The tests run in this order (one depl
 
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -83,6 +84,42 @@ def test_health_names_the_version_and_model(base_url):
     assert health["ready"] is True
     assert health["revision"].startswith("example-")
     assert len(health["model_sha256"]) == 64
+    assert health["predictor"] == "linear"
+
+
+def a_release_container(host):
+    return host.check_output(
+        "docker ps --format '{{.Names}}' --filter label=org.mlplatform.release").split()[0]
+
+
+def test_the_service_answers_what_the_model_predicts(host, base_url):
+    """The numpy path gives scikit-learn's own predictions: 1000 seeded rows over and
+    beyond the iris ranges, through nginx, against the model's predict in the container."""
+    rng = random.Random(6)
+    rows = [[round(rng.uniform(0, 8), 2) for _ in range(4)] for _ in range(1000)]
+    status, answer = call(base_url, "/predict", {"data": rows})
+    assert status == 200
+    script = ("import json, os, sys, joblib; model = joblib.load(os.environ['MODEL_PATH']); "
+              "print(json.dumps(model.predict(json.loads(sys.argv[1])).tolist()))")
+    expected = json.loads(host.check_output(
+        "docker exec %s python -c %s %s", a_release_container(host), script, json.dumps(rows)))
+    assert answer["result"] == expected
+    assert len(set(expected)) == 3
+
+
+def test_other_models_are_not_given_the_numpy_path(host):
+    """Models other than scalers + a linear classifier, and a predictor that disagrees with
+    its model, fall back to the model's own predict."""
+    script = (
+        "import numpy, app; from sklearn.tree import DecisionTreeClassifier;"
+        " from sklearn.linear_model import RidgeClassifier;"
+        " X = [[0, 0, 0, 0], [1, 1, 1, 1]]; y = [0, 1];"
+        " print(app._linear_predictor(DecisionTreeClassifier().fit(X, y)) is None,"
+        " app._linear_predictor(RidgeClassifier().fit(X, y)) is None,"
+        " app._agrees(app.MODEL, app._linear_predictor(app.MODEL), 4),"
+        " app._agrees(app.MODEL, lambda rows: numpy.zeros(len(rows), dtype=int), 4))")
+    assert host.check_output("docker exec %s python -c %s", a_release_container(host), script).split() == [
+        "True", "True", "True", "False"]
 
 
 @pytest.mark.parametrize(
