@@ -244,6 +244,28 @@ def test_rollback_twice_returns_to_where_it_was(host, base_url):
     assert call(base_url, "/health")[1]["revision"] == revision(host, "v1")
 
 
+def service_images(host):
+    return sorted(host.check_output(
+        "docker image ls --format '{{.Tag}}' --filter label=org.mlplatform.revision").split())
+
+
+def test_images_beyond_those_kept_are_pruned(host, base_url):
+    """With model_service_keep_images 0 only the current and the previous version's images
+    stay: the broken version's image goes, rollback still has somewhere to go."""
+    tags = {ref: revision(host, ref) for ref in ("v1", "broken")}
+    before = service_images(host)
+    assert len(before) == 3 and any(tag.startswith(tags["broken"][:12]) for tag in before), before
+    result = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=v1",
+                      "-e", "model_service_keep_images=0")
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = service_images(host)
+    assert len(after) == 2, after
+    assert not any(tag.startswith(tags["broken"][:12]) for tag in after)
+    assert any(tag.startswith(tags["v1"][:12]) for tag in after)
+    assert any(tag.startswith(EXAMPLE["revision"].removeprefix("example-")) for tag in after)
+    assert call(base_url, "/health")[1]["revision"] == tags["v1"]
+
+
 def test_decommission_removes_the_service(host, base_url):
     result = playbook("decommission_model.yml")
     assert result.returncode == 0, result.stdout[-3000:]
