@@ -23,6 +23,9 @@ TEST_REPO = "/srv/git/model-service.git"
 GIT = ["-e", "model_service_source=git", "-e", f"model_service_git_repo={TEST_REPO}",
        "-e", "model_service_build_command='python train.py model.joblib'"]
 # Iris rows whose classes every reasonable model agrees on: setosa, versicolor, virginica.
+VAULT = Path(__file__).resolve().parents[1] / "vault"
+# The git deploys take the service's secret from an ansible-vault encrypted file.
+VAULTED = ["-e", f"@{VAULT / 'secrets.yml'}", "--vault-password-file", str(VAULT / "password")]
 KNOWN_ROWS = [([5.1, 3.5, 1.4, 0.2], 0), ([5.9, 3.0, 4.2, 1.5], 1), ([6.7, 3.0, 5.2, 2.3], 2)]
 
 
@@ -201,13 +204,16 @@ def test_rolling_update_under_load_loses_no_request(host, base_url):
     thread = threading.Thread(target=hammer)
     thread.start()
     try:
-        deploy = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=v1")
+        deploy = playbook("deploy_model.yml", *GIT, *VAULTED, "-e", "model_service_git_version=v1")
     finally:
         stop.set()
         thread.join(timeout=120)
     assert deploy.returncode == 0, deploy.stdout[-3000:]
-    # ...and is never printed.
-    assert "not-a-real-secret-7f3a" not in deploy.stdout
+    # The vaulted secret reaches the new version decrypted, and is never printed.
+    for name in release_containers(host):
+        env = json.loads(host.check_output("docker inspect %s", name))[0]["Config"]["Env"]
+        assert "MODEL_SERVICE_TEST_SECRET=not-a-real-secret-7f3a" in env
+    assert "not-a-real-secret-7f3a" not in deploy.stdout + deploy.stderr
     failures = [r for r in results if r is not True]
     assert len(results) >= 50
     assert failures == [], f"{len(failures)} of {len(results)} requests failed: {failures[:5]}"
