@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark: the deployed model service (nginx -> gunicorn containers, role model_service)
-# against the same app and model served by Flask's development server (`python app.py`,
-# how such services are often first written), on the same host, in the same run.
+# Benchmark: the deployed model service (nginx -> gunicorn/uvicorn containers, role
+# model_service) against the same model served the way such services are often first
+# written -- a plain Flask app on Flask's development server (bench/devserver_app.py,
+# `app.run`) -- on the same host, in the same run.
 #
 #   bench/model_service.sh [HOST_CONTAINER]
 #
@@ -9,8 +10,14 @@
 # model_service Molecule scenario, created and converged here when it does not exist; it is
 # left running -- `cd roles/model_service && molecule destroy` removes it). The load
 # generator is wrk, inside that host: 32 connections (MLP_BENCH_CONNECTIONS), 2 threads,
-# MLP_BENCH_SECONDS (default 20) after a 3 s warm-up, one iris row per POST /predict.
-# Prints requests/s, p50/p99 latency and errors of both, and the ratio.
+# MLP_BENCH_SECONDS (default 20) after a 3 s warm-up, one iris row per POST /predict. Both
+# servers are published on the host and addressed at its network address, as clients on
+# other machines reach them (through Docker's NAT rules; 127.0.0.1 would put Docker's
+# userland proxy in the path). The dev server runs in an image made from the deployed one
+# (same Python, libraries and model file) with Flask added, built on the host (its pip
+# trusts the host's CA bundle).
+# Prints requests/s, p50/p99 latency and errors of both, the ratio, and the time of a
+# one-row predict in the service's container (bench/predict_path.py).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,13 +42,27 @@ wrk.body = "[5.9, 3.0, 4.2, 1.5]"
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-# The development server: the same image (app, model, libraries), started the naive way.
+# The development server: the deployed image (model, Python, libraries) plus Flask.
+in_host rm -rf /tmp/mlp-bench && in_host mkdir -p /tmp/mlp-bench
+docker cp "$root/bench/devserver_app.py" "$host:/tmp/mlp-bench/devserver_app.py"
+in_host cp /etc/ssl/certs/ca-certificates.crt /tmp/mlp-bench/ca.pem
+docker exec -i "$host" sh -c 'cat > /tmp/mlp-bench/Dockerfile' <<DOCKERFILE
+FROM $image
+USER root
+COPY ca.pem devserver_app.py /srv/bench/
+RUN PIP_CERT=/srv/bench/ca.pem pip install --no-cache-dir --disable-pip-version-check flask==3.1.3
+USER model
+CMD ["python", "/srv/bench/devserver_app.py"]
+DOCKERFILE
+in_host docker build -q -t mlp-bench-devserver /tmp/mlp-bench >/dev/null
 in_host docker rm -f mlp-bench-devserver >/dev/null 2>&1 || true
-in_host docker run -d --name mlp-bench-devserver -p "127.0.0.1:$dev_port:$dev_port" \
-  -e HOST=0.0.0.0 -e PORT="$dev_port" "$image" python app.py >/dev/null
+in_host docker run -d --name mlp-bench-devserver -p "$dev_port:$dev_port" \
+  -e PORT="$dev_port" mlp-bench-devserver >/dev/null
 trap 'in_host docker rm -f mlp-bench-devserver >/dev/null 2>&1 || true' EXIT
+address=$(in_host hostname -i | awk '{print $1}')
 for _ in $(seq 30); do
-  in_host curl -fsS -o /dev/null "http://127.0.0.1:$dev_port/health" 2>/dev/null && break
+  in_host curl -fsS -o /dev/null -H 'Content-Type: application/json' -d '[5.9, 3.0, 4.2, 1.5]' \
+    "http://$address:$dev_port/predict" 2>/dev/null && break
   sleep 1
 done
 
@@ -61,10 +82,10 @@ run() { # name url -> "name rps p50_ms p99_ms errors requests"
     END { printf "%s %.1f %.2f %.2f %d %d\n", name, rps, p50, p99, errors, requests }'
 }
 
-dev=$(run dev-server "http://127.0.0.1:$dev_port/predict")
-deployed=$(run deployment "http://127.0.0.1:80/predict")
+dev=$(run dev-server "http://$address:$dev_port/predict")
+deployed=$(run deployment "http://$address:80/predict")
 
-echo "model service benchmark: $connections connections, ${seconds}s, host $host ($(in_host nproc) CPUs)"
+echo "model service benchmark: $connections connections, ${seconds}s, host $host ($(in_host nproc) CPUs), $(in_host docker exec mlp-bench-devserver python -c 'import platform; print("Python", platform.python_version())')"
 printf '%-12s %10s %9s %9s %7s %9s\n' target "req/s" "p50 ms" "p99 ms" errors requests
 for line in "$dev" "$deployed"; do
   # shellcheck disable=SC2086 # the fields are words
@@ -72,3 +93,6 @@ for line in "$dev" "$deployed"; do
 done
 awk -v a="$(echo "$deployed" | cut -d' ' -f2)" -v b="$(echo "$dev" | cut -d' ' -f2)" \
   'BEGIN { printf "throughput ratio (deployment / dev server): %.1fx\n", a / b }'
+container=$(in_host sh -c "docker ps --filter label=org.mlplatform.release --format '{{.Names}}' | head -1")
+docker exec -i "$host" docker exec -i "$container" env -u PROMETHEUS_MULTIPROC_DIR python - \
+  < "$root/bench/predict_path.py"
