@@ -32,7 +32,6 @@ import numpy as np
 import orjson
 import sklearn
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter,
                                Histogram, generate_latest, multiprocess)
@@ -184,11 +183,6 @@ app = FastAPI(title="model service", openapi_url=None, docs_url=None, redoc_url=
 @app.exception_handler(HTTPException)
 async def _http_error(_request, exc):
     return _error(exc.status_code, exc.detail)
-
-
-@app.exception_handler(RequestValidationError)
-async def _validation_error(_request, exc):
-    return _error(400, str(exc))
 
 
 @app.exception_handler(BadInput)

@@ -90,11 +90,6 @@ def test_health_names_the_version_and_model(base_url):
     assert health["predictor"] == "linear"
 
 
-def a_release_container(host):
-    return host.check_output(
-        "docker ps --format '{{.Names}}' --filter label=org.mlplatform.release").split()[0]
-
-
 def test_the_service_answers_what_the_model_predicts(host, base_url):
     """The numpy path gives scikit-learn's own predictions: 1000 seeded rows over and
     beyond the iris ranges, through nginx, against the model's predict in the container."""
@@ -105,7 +100,7 @@ def test_the_service_answers_what_the_model_predicts(host, base_url):
     script = ("import json, os, sys, joblib; model = joblib.load(os.environ['MODEL_PATH']); "
               "print(json.dumps(model.predict(json.loads(sys.argv[1])).tolist()))")
     expected = json.loads(host.check_output(
-        "docker exec %s python -c %s %s", a_release_container(host), script, json.dumps(rows)))
+        "docker exec %s python -c %s %s", release_containers(host)[0], script, json.dumps(rows)))
     assert answer["result"] == expected
     assert len(set(expected)) == 3
 
@@ -121,7 +116,7 @@ def test_other_models_are_not_given_the_numpy_path(host):
         " app._linear_predictor(RidgeClassifier().fit(X, y)) is None,"
         " app._agrees(app.MODEL, app._linear_predictor(app.MODEL), 4),"
         " app._agrees(app.MODEL, lambda rows: numpy.zeros(len(rows), dtype=int), 4))")
-    assert host.check_output("docker exec %s python -c %s", a_release_container(host), script).split() == [
+    assert host.check_output("docker exec %s python -c %s", release_containers(host)[0], script).split() == [
         "True", "True", "True", "False"]
 
 
