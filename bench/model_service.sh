@@ -32,8 +32,9 @@ if ! docker inspect "$host" >/dev/null 2>&1; then
 fi
 in_host() { docker exec "$host" "$@"; }
 
-image=$(in_host sh -c "docker ps --filter label=org.mlplatform.release --format '{{.Image}}' | head -1")
-[ -n "$image" ] || { echo "no model service deployed on $host" >&2; exit 1; }
+read -r container image < <(in_host sh -c \
+  "docker ps --filter label=org.mlplatform.release --format '{{.Names}} {{.Image}}' | head -1") || true
+[ -n "${image:-}" ] || { echo "no model service deployed on $host" >&2; exit 1; }
 in_host sh -c 'command -v wrk >/dev/null && command -v curl >/dev/null \
   || { apt-get update -qq && apt-get install -y -qq wrk curl >/dev/null; }'
 docker exec -i "$host" sh -c 'cat > /tmp/predict.lua' <<'LUA'
@@ -93,6 +94,5 @@ for line in "$dev" "$deployed"; do
 done
 awk -v a="$(echo "$deployed" | cut -d' ' -f2)" -v b="$(echo "$dev" | cut -d' ' -f2)" \
   'BEGIN { printf "throughput ratio (deployment / dev server): %.1fx\n", a / b }'
-container=$(in_host sh -c "docker ps --filter label=org.mlplatform.release --format '{{.Names}}' | head -1")
 docker exec -i "$host" docker exec -i "$container" env -u PROMETHEUS_MULTIPROC_DIR python - \
   < "$root/bench/predict_path.py"
