@@ -20,8 +20,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from molecule_helpers import run_playbook  # noqa: E402  (path set just above)
 
 TEST_REPO = "/srv/git/model-service.git"
+# The test repository holds the example (an ASGI app): a git source is taken to be WSGI
+# unless the worker class says otherwise.
 GIT = ["-e", "model_service_source=git", "-e", f"model_service_git_repo={TEST_REPO}",
-       "-e", "model_service_build_command='python train.py model.joblib'"]
+       "-e", "model_service_build_command='python train.py model.joblib'",
+       "-e", "model_service_worker_class=uvicorn_worker.UvicornWorker"]
 # Iris rows whose classes every reasonable model agrees on: setosa, versicolor, virginica.
 VAULT = Path(__file__).resolve().parents[1] / "vault"
 # The git deploys take the service's secret from an ansible-vault encrypted file.
