@@ -54,6 +54,11 @@ check() { # name command...
   return "$rc"
 }
 
+failure_digest() { # log: the lines that say what failed (pytest, Ansible, Molecule), at most 12
+  grep -a -E '^(FAILED |ERROR )|^\* \[|^E +[A-Za-z]|fatal: \[|failed: \[|^ERROR|CRITICAL|[a-z_]+ +: ok=[0-9]+ .*failed=[1-9]|=+ .*(failed|error).* in [0-9.]+s' "$1" \
+    | sed -E 's/\x1b\[[0-9;]*m//g' | cut -c1-300 | head -n 12
+}
+
 syntax_check() {
   local playbook rc=0
   for playbook in playbooks/*.yml; do
@@ -108,6 +113,13 @@ esac
 
 echo
 printf '%s\n' "${results[@]}"
+# Why each failed check failed, next to the summary (CI shows the end of the output).
+for result in "${results[@]}"; do
+  case "$result" in FAIL*) ;; *) continue ;; esac
+  name=${result#FAIL }; name=${name%% *}
+  echo "why $name:"
+  { failure_digest "$logs/$name.log" | grep . || tail -n 3 "$logs/$name.log"; } | sed 's/^/   | /'
+done
 echo "total wall time: $(($(date +%s) - started))s"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
