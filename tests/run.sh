@@ -54,9 +54,11 @@ check() { # name command...
   return "$rc"
 }
 
-failure_digest() { # log: the lines that say what failed (pytest, Ansible, Molecule), at most 12
-  grep -a -E '^(FAILED |ERROR )|^\* \[|^E +[A-Za-z]|fatal: \[|failed: \[|^ERROR|CRITICAL|[a-z_]+ +: ok=[0-9]+ .*failed=[1-9]|=+ .*(failed|error).* in [0-9.]+s' "$1" \
-    | sed -E 's/\x1b\[[0-9;]*m//g' | cut -c1-300 | head -n 12
+failure_digest() { # log: the lines that say what failed, at most 12: pytest, Molecule and
+  # Ansible's recap first, then the tasks that failed (some of those were expected to fail)
+  { grep -a -E '^(FAILED |ERROR )|^E +[A-Za-z]|^\* \[|CRITICAL|[^ ]+ +: ok=[0-9]+ .*failed=[1-9]|=+ .*(failed|error).* in [0-9.]+s' "$1"
+    grep -a -E 'fatal: \[|failed: \[' "$1"; } \
+    | grep -v -- '- RETRYING:' | sed -E 's/\x1b\[[0-9;]*m//g' | cut -c1-300 | head -n 12
 }
 
 syntax_check() {
