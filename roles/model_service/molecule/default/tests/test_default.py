@@ -144,12 +144,38 @@ def test_still_serving_after_bad_input(base_url):
     assert call(base_url, "/predict", KNOWN_ROWS[0][0])[1]["prediction"] == 0
 
 
-def test_metrics_count_requests_latency_and_classes(base_url):
+def replica_samples(host):
+    """Every replica's /metrics samples ({'name{labels}': value}), read inside its container:
+    through nginx a scrape reaches one replica, whose counts are its own."""
+    script = ("import urllib.request;"
+              " print(urllib.request.urlopen('http://127.0.0.1:8000/metrics').read().decode())")
+    replicas = []
+    for name in release_containers(host):
+        text = host.check_output("docker exec %s python -c %s", name, script)
+        replicas.append({line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                         for line in text.splitlines() if line and not line.startswith("#")})
+    return replicas
+
+
+def test_metrics_count_requests_latency_and_classes(host, base_url):
+    """Summed over the replicas, the metrics count exactly the requests the tests above made:
+    6 answered /predict calls (1007 rows) and 5 refused with 400 (the oversized one is
+    nginx's 413 and never reaches the service)."""
     status, text = call(base_url, "/metrics")
     assert status == 200
-    assert 'model_requests_total{endpoint="/predict",status="400"}' in text
-    assert 'model_request_seconds_bucket{endpoint="/predict"' in text
-    assert 'model_predictions_total{class="virginica"}' in text
+    assert "# TYPE model_requests_total counter" in text
+    replicas = replica_samples(host)
+    assert len(replicas) == 2
+
+    def total(sample):
+        return sum(replica.get(sample, 0) for replica in replicas)
+
+    assert total('model_requests_total{endpoint="/predict",status="200"}') == 6
+    assert total('model_requests_total{endpoint="/predict",status="400"}') == 5
+    assert total('model_request_seconds_count{endpoint="/predict"}') == 11
+    classes = [f'model_predictions_total{{class="{name}"}}' for name in ("setosa", "versicolor", "virginica")]
+    assert sum(total(sample) for sample in classes) == 1007
+    assert all(total(sample) >= 2 for sample in classes)
 
 
 def test_only_nginx_is_published(host):
