@@ -144,28 +144,31 @@ def test_still_serving_after_bad_input(base_url):
     assert call(base_url, "/predict", KNOWN_ROWS[0][0])[1]["prediction"] == 0
 
 
-def replica_samples(host):
-    """Every replica's /metrics samples ({'name{labels}': value}), read inside its container:
-    through nginx a scrape reaches one replica, whose counts are its own."""
-    script = ("import urllib.request;"
-              " print(urllib.request.urlopen('http://127.0.0.1:8000/metrics').read().decode())")
-    replicas = []
-    for name in release_containers(host):
-        text = host.check_output("docker exec %s python -c %s", name, script)
-        replicas.append({line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-                         for line in text.splitlines() if line and not line.startswith("#")})
-    return replicas
+def samples(text):
+    """Prometheus text -> {'name{labels}': value}."""
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
 
 
 def test_metrics_count_requests_latency_and_classes(host, base_url):
-    """Summed over the replicas, the metrics count exactly the requests the tests above made:
-    6 answered /predict calls (1007 rows) and 5 refused with 400 (the oversized one is
-    nginx's 413 and never reaches the service)."""
+    """Summed over the replicas (/metrics/1 and /metrics/2), the metrics count exactly the
+    requests the tests above made: 6 answered /predict calls (1007 rows) and 5 refused with
+    400 (the oversized one is nginx's 413 and never reaches the service)."""
     status, text = call(base_url, "/metrics")
     assert status == 200
     assert "# TYPE model_requests_total counter" in text
-    replicas = replica_samples(host)
-    assert len(replicas) == 2
+    # /metrics/N is replica N's own, read here against the replica itself.
+    script = ("import urllib.request;"
+              " print(urllib.request.urlopen('http://127.0.0.1:8000/metrics').read().decode())")
+    replicas = []
+    for number, name in enumerate(release_containers(host), start=1):
+        status, text = call(base_url, f"/metrics/{number}")
+        assert status == 200
+        replicas.append(samples(text))
+        own = samples(host.check_output("docker exec %s python -c %s", name, script))
+        predicts = 'model_request_seconds_count{endpoint="/predict"}'
+        assert own.get(predicts, 0) == replicas[-1].get(predicts, 0)
+    assert call(base_url, "/metrics/3")[0] == 404
 
     def total(sample):
         return sum(replica.get(sample, 0) for replica in replicas)
