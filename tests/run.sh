@@ -33,7 +33,7 @@ scenarios=${MLP_SCENARIOS:-$(default_scenarios)}
 stages=("$@")
 [ "${#stages[@]}" -gt 0 ] || stages=(lint syntax unit molecule integration)
 
-passed=0 failed=0 results=()
+passed=0 failed=0 results=() failed_checks=()
 started=$(date +%s)
 
 check() { # name command...
@@ -47,7 +47,7 @@ check() { # name command...
     passed=$((passed + 1)); results+=("PASS $name $(($(date +%s) - t0))s")
     echo "PASS ($(($(date +%s) - t0))s)"
   else
-    failed=$((failed + 1)); results+=("FAIL $name $(($(date +%s) - t0))s")
+    failed=$((failed + 1)); results+=("FAIL $name $(($(date +%s) - t0))s"); failed_checks+=("$name")
     echo "FAIL ($(($(date +%s) - t0))s, rc=$rc) -- last lines of artifacts/logs/$name.log:"
     tail -n 40 "$logs/$name.log" | sed 's/^/   | /'
   fi
@@ -116,9 +116,7 @@ esac
 echo
 printf '%s\n' "${results[@]}"
 # Why each failed check failed, next to the summary (CI shows the end of the output).
-for result in "${results[@]}"; do
-  case "$result" in FAIL*) ;; *) continue ;; esac
-  name=${result#FAIL }; name=${name%% *}
+for name in "${failed_checks[@]}"; do
   echo "why $name:"
   { failure_digest "$logs/$name.log" | grep . || tail -n 3 "$logs/$name.log"; } | sed 's/^/   | /'
 done
