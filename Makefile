@@ -1,14 +1,23 @@
-# Entry points of the project. `make help` lists them.
+# Entry points of the project. `make help` lists them. No target runs make again: each one
+# calls the scripts that do the work (scripts/, lab/, tests/).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ACTIVATE := . $(VENV)/bin/activate &&
+# The tested Debian releases: tests/platforms.env, the one definition.
 ROLE ?= common
-DEBIAN ?= 12
+DEBIAN ?= $(shell . tests/platforms.env && echo "$$MLP_DEBIAN_DEFAULT")
+LAB_DEBIAN ?= $(shell . tests/platforms.env && echo "$$MLP_LAB_DEBIAN")
 
-.PHONY: help venv test lint syntax unit molecule integration cache images images-rebuild lab lab-down lab-shell clean
+.PHONY: help prepare prepare-test venv test lint syntax unit molecule integration cache images images-rebuild lab lab-down lab-shell clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+prepare: ## Prepare this machine for the lab: Docker engine, debootstrap, python3-venv (idempotent)
+	scripts/prepare-machine.sh lab
+
+prepare-test: ## The same for the tests (adds Chromium for the JupyterLab screenshot)
+	scripts/prepare-machine.sh test
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -18,7 +27,7 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned tooling
 
-test: venv ## Everything: lint, syntax check, unit tests, every Molecule scenario
+test: prepare-test venv ## Everything: lint, syntax check, unit tests, every Molecule scenario, the lab
 	$(ACTIVATE) tests/run.sh
 
 lint: venv ## yamllint + ansible-lint (production profile, strict)
@@ -27,25 +36,24 @@ lint: venv ## yamllint + ansible-lint (production profile, strict)
 syntax: venv ## ansible-playbook --syntax-check of every playbook
 	$(ACTIVATE) tests/run.sh syntax
 
-unit: venv ## Control-node tests: group_vars loading, input validation
+unit: venv ## Control-node tests: group_vars loading, input validation, the entry points
 	$(ACTIVATE) tests/run.sh unit
 
-molecule: venv images ## One role's scenario: make molecule ROLE=common DEBIAN=13
-	$(ACTIVATE) cd roles/$(ROLE) && MLP_ROLE=$(ROLE) MLP_DEBIAN=$(DEBIAN) molecule test
+molecule: prepare-test venv ## One role's scenario: make molecule ROLE=common DEBIAN=13
+	$(ACTIVATE) MLP_SCENARIOS="$(ROLE)@$(DEBIAN)" tests/run.sh molecule
 
-molecule-%: venv images ## One role on Debian 12 and 13: make molecule-common
-	$(ACTIVATE) MLP_SCENARIOS="$*@12 $*@13" tests/run.sh molecule
+molecule-%: prepare-test venv ## One role on every tested release: make molecule-common
+	$(ACTIVATE) MLP_SCENARIOS="$(foreach v,$(shell . tests/platforms.env && echo "$$MLP_DEBIAN_VERSIONS"),$*@$(v))" \
+	  tests/run.sh molecule
 
-integration: venv ## The five-host lab as a test: bootstrap + site over SSH, idempotence, --check
+integration: prepare venv ## The five-host lab as a test: make lab's path, idempotence, --check, a host down, Ctrl-C
 	$(ACTIVATE) tests/run.sh integration
 
-lab: venv ## Start and provision the five-host lab (re-run: converges, keeps the containers)
-	tests/images/build.sh --lab --python $(DEBIAN)
-	$(ACTIVATE) MLP_DEBIAN=$(DEBIAN) molecule converge -s lab
-	@lab/next-steps.sh
+lab: prepare venv ## Start and provision the five-host lab, print its URLs (re-run: converges, keeps the containers)
+	$(ACTIVATE) MLP_DEBIAN=$(LAB_DEBIAN) lab/up.sh
 
 lab-down: venv ## Remove the lab
-	$(ACTIVATE) MLP_DEBIAN=$(DEBIAN) molecule destroy -s lab
+	$(ACTIVATE) MLP_DEBIAN=$(LAB_DEBIAN) molecule destroy -s lab
 
 lab-shell: ## A login shell as the operator on the lab's admin host
 	docker exec -it mlp-lab-admin runuser -l debian
@@ -53,10 +61,10 @@ lab-shell: ## A login shell as the operator on the lab's admin host
 cache: ## Start the package cache the test containers share (apt-cacher-ng on :3142)
 	tests/cache/start.sh
 
-images: ## Build the Debian 12/13 systemd test images (cached)
+images: prepare ## Build the systemd test images of every tested release (cached)
 	tests/images/build.sh --python
 
-images-rebuild: ## Rebuild the test images from scratch
+images-rebuild: prepare ## Rebuild the test images from scratch
 	tests/images/build.sh --rebuild --python
 
 clean: ## Remove test containers, logs and the virtualenv

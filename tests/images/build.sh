@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the systemd test images locally from Debian's archive; nothing is pulled.
 #
-#   tests/images/build.sh [--rebuild] [--lab] [--python] [12] [13]
+#   tests/images/build.sh [--rebuild] [--lab] [--python] [RELEASE ...]   (default: every release
+#                                                  of tests/platforms.env)
 #
 # For each Debian version: debootstrap (minbase + python3, sudo) -> `docker import` as
 # mlplatform/debian-rootfs:<v> -> `docker build` of tests/images/Dockerfile as
@@ -21,6 +22,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/platforms.env
+. "$here/../platforms.env"   # MLP_DEBIAN_VERSIONS: the releases tested, built by default
 mirror=${MLP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${MLP_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 ca_bundle=${MLP_EXTRA_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
@@ -37,16 +40,22 @@ for arg in "$@"; do
     --rebuild) rebuild=1 ;;
     --lab) lab=1 ;;
     --python) python=1 ;;
-    12|13) versions+=("$arg") ;;
-    *) echo "build.sh: unknown argument '$arg' (expected --rebuild, --lab, --python, 12 or 13)" >&2; exit 2 ;;
+    --*) echo "build.sh: unknown option '$arg' (expected --rebuild, --lab, --python)" >&2; exit 2 ;;
+    *)
+      case " $MLP_DEBIAN_VERSIONS " in
+        *" $arg "*) versions+=("$arg") ;;
+        *) echo "build.sh: '$arg' is not a tested Debian release (tests/platforms.env: $MLP_DEBIAN_VERSIONS)" >&2; exit 2 ;;
+      esac ;;
   esac
 done
-[ "${#versions[@]}" -gt 0 ] || versions=(12 13)
+# shellcheck disable=SC2206 # the list is space separated
+[ "${#versions[@]}" -gt 0 ] || versions=($MLP_DEBIAN_VERSIONS)
 
-suite_of() {
+suite_of() { # Debian release -> suite name (a lookup; the tested releases are platforms.env's)
   case "$1" in
     12) echo bookworm ;;
     13) echo trixie ;;
+    *) echo "build.sh: no suite name known for Debian $1" >&2; return 1 ;;
   esac
 }
 

@@ -20,7 +20,6 @@ import re
 import shutil
 import ssl
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -29,13 +28,12 @@ import pytest
 import requests
 import websocket
 import yaml
+from molecule_helpers import run_playbook
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
 PASSWORDS = {"alice": "alice-Secret-1", "bob": "bob-Secret-2", "carol": "carol-Secret-3"}
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-sys.path.insert(0, str(ROOT / "tests"))
-from molecule_helpers import run_playbook  # noqa: E402  (path set just above)
 
 
 def converge(*extra):
@@ -303,7 +301,7 @@ def test_jupyterlab_renders_in_headless_chromium(address):
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".jp-Launcher")))
         time.sleep(2)  # let the launcher's icons paint
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        target = ARTIFACTS / f"jupyterlab-debian{os.environ.get('MLP_DEBIAN', '12')}.png"
+        target = ARTIFACTS / f"jupyterlab-debian{os.environ['MLP_DEBIAN']}.png"
         assert driver.save_screenshot(str(target))
         assert "/user/alice/lab" in driver.current_url
         assert target.stat().st_size > 10_000
