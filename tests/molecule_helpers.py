@@ -1,13 +1,51 @@
-"""Helpers for the scenarios' testinfra tests (imported from tests/ by path).
+"""Helpers shared by the scenarios' testinfra tests: running a command as a user, as the lab's
+operator, a playbook, and reading a play recap. On the verifier's path (PYTHONPATH, set in
+.config/molecule/config.yml):
 
-    sys.path.insert(0, str(ROOT / "tests")); from molecule_helpers import run_playbook
+    from molecule_helpers import as_user, run_playbook
 """
 
 import os
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def as_user(host, user, command, login=False, umask=None, strict=False):
+    """Run a shell command as `user` on a testinfra host.
+
+    login:  in the user's login shell (`runuser -l`: their environment, their home as the
+            working directory); otherwise `runuser -u USER -- sh -c`.
+    umask:  set first (for example "077", what a careless client creates files with).
+    strict: `set -e` first, so that a failing step fails the whole command.
+    """
+    script = "".join([f"umask {umask}; " if umask else "", "set -e; " if strict else "", command])
+    if login:
+        return host.run(f"runuser -l {user} -c {shlex.quote(script)}")
+    return host.run(f"runuser -u {user} -- sh -c {shlex.quote(script)}")
+
+
+def operator(host, command):
+    """Run a command in the lab operator's login shell on the lab's admin host (its
+    ansible.cfg and inventory/lab are the defaults there)."""
+    return as_user(host, "debian", command, login=True)
+
+
+def recap(output):
+    """The PLAY RECAP of an ansible-playbook run: {host: {"ok": n, "changed": n, ...}}."""
+    return {
+        match[1]: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match[2])}
+        for match in re.finditer(r"^(\S+)\s+: (ok=\d+.*)$", output, re.M)
+    }
+
+
+def task_blocks(output):
+    """An ansible-playbook run's output cut into its tasks: each block starts with its
+    "TASK [role : name]" line and holds the hosts' results."""
+    return [block for block in re.split(r"\n(?=TASK \[)", output) if block.startswith("TASK [")]
 
 
 def run_playbook(playbook, *extra, expect_rc=0):

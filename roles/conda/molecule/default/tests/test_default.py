@@ -1,11 +1,12 @@
 """Behaviour of role `conda`. Conda cannot be downloaded on the project's CI machines: the
 tests that need a real conda run only when MLP_MINIFORGE_INSTALLER names an installer."""
 
+import functools
 import os
-import shlex
 
 import pytest
 import yaml
+from molecule_helpers import as_user
 
 REAL_CONDA = pytest.mark.skipif(
     not os.environ.get("MLP_MINIFORGE_INSTALLER"),
@@ -14,8 +15,8 @@ REAL_CONDA = pytest.mark.skipif(
 )
 
 
-def login(host, user, command):
-    return host.run(f"runuser -l {user} -c {shlex.quote(command)}")
+# In the user's login shell (their PATH and home).
+login = functools.partial(as_user, login=True)
 
 
 def test_condarc_is_conda_forge_only_with_per_user_dirs(host):

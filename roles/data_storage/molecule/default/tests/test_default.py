@@ -1,16 +1,17 @@
 """Behaviour of role `data_storage`: one member's files are the group's, outsiders see nothing,
 for the DVC store and the git repositories alike."""
 
-import shlex
+import functools
+
+from molecule_helpers import as_user as _as_user
 
 STORE = "/srv/dvc"
 REPO = "/srv/git/project.git"
 GIT = "git -c user.name=t -c user.email=t@example.org"
 
 
-def as_user(host, user, command):
-    # umask 077: what a careless client would create. The store's default ACLs must win.
-    return host.run(f"runuser -u {user} -- sh -c {shlex.quote('umask 077; ' + command)}")
+# umask 077: what a careless client would create. The store's default ACLs must win.
+as_user = functools.partial(_as_user, umask="077")
 
 
 def test_store_is_group_owned_and_setgid(host):

@@ -5,12 +5,9 @@ import base64
 import json
 
 import pytest
+from molecule_helpers import as_user
 
 IMAGE_TARS = "/var/cache/mlplatform-images"
-
-
-def as_user(host, user, command):
-    return host.run("runuser -u %s -- sh -c %s", user, command)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """Behaviour of role `dvc`: a user pushes to the SSH remote and gets the same bytes back."""
 
-import shlex
+import functools
 
 import pytest
+from molecule_helpers import as_user as _as_user
 
 PROJECT = (
     "set -e; cd ~ && rm -rf proj && mkdir proj && cd proj && git init -q && dvc init -q"
@@ -15,8 +16,8 @@ MAKE_DATA = (
 )
 
 
-def as_user(host, user, command):
-    return host.run(f"runuser -l {user} -c {shlex.quote(command)}")
+# In the user's login shell (their PATH and home).
+as_user = functools.partial(_as_user, login=True)
 
 
 def test_dvc_is_on_every_users_path(host):

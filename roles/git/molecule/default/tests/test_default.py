@@ -1,10 +1,6 @@
 """Behaviour of role `git` (see converge.yml and prepare.yml)."""
 
-import shlex
-
-
-def as_user(host, user, command):
-    return host.run(f"runuser -u {user} -- sh -c {shlex.quote(command)}")
+from molecule_helpers import as_user
 
 
 def test_new_repositories_start_on_the_default_branch(host):

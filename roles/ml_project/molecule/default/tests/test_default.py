@@ -7,17 +7,16 @@ trained on the next run into a new model, and the store keeps both; a run withou
 changes nothing; local changes in the working copy are never overwritten.
 """
 
+import functools
 import json
 import os
-import shlex
-import sys
 from pathlib import Path
 
 import yaml
+from molecule_helpers import as_user as _as_user
+from molecule_helpers import run_playbook
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-sys.path.insert(0, str(SCENARIO.parents[3] / "tests"))
-from molecule_helpers import run_playbook  # noqa: E402  (path set just above)
 
 REPO = "/srv/git/iris_project.git"
 WORK = "/srv/ml/iris_project"
@@ -25,8 +24,8 @@ STORE = "/srv/dvc"
 GIT = "git -c user.name=bob -c user.email=bob@example.org"
 
 
-def as_user(host, user, command):
-    return host.run(f"runuser -l {user} -c {shlex.quote('set -e; ' + command)}")
+# In the member's login shell, stopping at the first failing step.
+as_user = functools.partial(_as_user, login=True, strict=True)
 
 
 def remote_file(host, path, ref="main"):

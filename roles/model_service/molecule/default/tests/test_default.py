@@ -7,17 +7,15 @@ import json
 import os
 import random
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from molecule_helpers import run_playbook
 
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from molecule_helpers import run_playbook  # noqa: E402  (path set just above)
 
 TEST_REPO = "/srv/git/model-service.git"
 # The test repository holds the example (an ASGI app): a git source is taken to be WSGI
