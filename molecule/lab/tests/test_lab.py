@@ -6,7 +6,7 @@ import os
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
-HOSTS = ("admin", "eda", "ml", "data", "prod")
+HOSTS = ("admin1", "eda1", "ml1", "data1", "prod1")
 
 
 def operator(host, command):
@@ -44,13 +44,13 @@ def test_admin_has_passwordless_sudo_everywhere(host):
 
 
 def test_lab_inventory_sees_the_project_group_vars(host):
-    result = operator(host, "ansible-inventory --host eda")
+    result = operator(host, "ansible-inventory --host eda1")
     assert result.rc == 0, result.stderr
     assert '"data-researchers"' in result.stdout
 
 
 def test_bootstrap_installed_python3_where_it_was_missing(host):
-    # prepare.yml purged python3 from data; only bootstrap's raw task can have put it back.
+    # prepare.yml purged python3 from data1; only bootstrap's raw task can have put it back.
     result = operator(host, "ansible data -m command -a 'dpkg-query -W python3' -o")
     assert result.rc == 0, result.stdout + result.stderr
     assert "python3" in result.stdout
@@ -58,10 +58,10 @@ def test_bootstrap_installed_python3_where_it_was_missing(host):
 
 def test_jupyterhub_answers_on_eda_over_https_only(host):
     """From the admin host: the hub's login page over HTTPS (eda's self-signed certificate,
-    issued for the name eda), and a redirect from plain HTTP."""
-    page = host.run("echo | openssl s_client -connect eda:443 -servername eda 2>/dev/null"
-                    " | openssl x509 > /tmp/eda-hub.pem && curl -sS --cacert /tmp/eda-hub.pem https://eda/hub/login")
+    issued for the name eda1), and a redirect from plain HTTP."""
+    page = host.run("echo | openssl s_client -connect eda1:443 -servername eda1 2>/dev/null"
+                    " | openssl x509 > /tmp/eda-hub.pem && curl -sS --cacert /tmp/eda-hub.pem https://eda1/hub/login")
     assert page.rc == 0, page.stderr
     assert 'name="password"' in page.stdout
-    redirect = host.run("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://eda/hub/")
-    assert redirect.stdout == "301 https://eda/hub/"
+    redirect = host.run("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://eda1/hub/")
+    assert redirect.stdout == "301 https://eda1/hub/"

@@ -42,7 +42,7 @@ def on(host, target, command, user=None):
 
 
 def health(host):
-    result = host.run("curl -sS --max-time 10 http://prod/health")
+    result = host.run("curl -sS --max-time 10 http://prod1/health")
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -59,7 +59,7 @@ def published(host):
 
 def predict(host, row):
     result = host.run(f"curl -sS --max-time 10 -H 'Content-Type: application/json' "
-                      f"-d {shlex.quote(json.dumps(row))} http://prod/predict")
+                      f"-d {shlex.quote(json.dumps(row))} http://prod1/predict")
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -83,7 +83,7 @@ def test_training_again_without_changes_changes_nothing(host):
 def test_a_new_hyperparameter_is_released_as_a_new_model(host):
     if "first" not in RELEASES:
         pytest.skip("the first release failed")
-    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data/srv/git/iris_project.git ~/iris && cd ~/iris"
+    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data1/srv/git/iris_project.git ~/iris && cd ~/iris"
        " && sed -i 's/^  C: .*/  C: 0.05/' params.yaml"
        " && git -c user.name=alice -c user.email=alice@lab commit -qam 'C 0.05' && git push -q origin main",
        user="alice")
