@@ -5,24 +5,73 @@ import yaml
 from conftest import ROOT
 
 PLAYBOOKS = ROOT / "playbooks"
+PLATFORM = "admin:data:eda:ml:prod"
 
 
-def imports(name):
-    return [play["ansible.builtin.import_playbook"] for play in yaml.safe_load((PLAYBOOKS / name).read_text())]
+def load(name):
+    return yaml.safe_load((PLAYBOOKS / name).read_text())
 
 
-def test_site_provisions_data_before_the_hosts_that_authorize_keys_there():
+def roles_of(play):
+    """[(role, when)] of a play, in order: its roles, then the roles its tasks include."""
+    listed = [(r["role"], r.get("when", "")) for r in play.get("roles", [])]
+    included = [(t["ansible.builtin.include_role"]["name"], t.get("when", ""))
+                for t in play.get("tasks", []) if "ansible.builtin.include_role" in t]
+    return listed + included
+
+
+def stage_of(plays, role):
+    (index,) = [i for i, play in enumerate(plays) for name, _ in roles_of(play) if name == role]
+    return index
+
+
+def test_every_play_of_site_spans_every_group():
+    # A play of one group only would end the whole run when that group's hosts are down or
+    # fail (Ansible stops at a play whose hosts all failed): every play spans the platform,
+    # and the groups pick their roles.
+    for play in load("site.yml"):
+        assert play["hosts"] == "{{ site_limit | default('%s') }}" % PLATFORM, play["name"]
+
+
+def test_site_creates_every_account_before_the_hosts_authorize_keys_on_data():
     # Role dvc on eda, ml and prod authorizes the team's keys for their accounts on DATA,
     # which role common creates there: a first site.yml run fails in any other order.
-    order = imports("site.yml")
-    assert order.index("data.yml") < min(order.index(p) for p in ("eda.yml", "ml.yml", "prod.yml"))
+    plays = load("site.yml")
+    assert stage_of(plays, "common") < stage_of(plays, "dvc")
+    assert roles_of(plays[stage_of(plays, "common")]) == [("common", "")]  # every host, no condition
+
+
+def test_conda_comes_before_jupyterhub():
+    plays = load("site.yml")
+    assert stage_of(plays, "conda") <= stage_of(plays, "jupyterhub")
+    if stage_of(plays, "conda") == stage_of(plays, "jupyterhub"):
+        names = [name for name, _ in roles_of(plays[stage_of(plays, "conda")])]
+        assert names.index("conda") < names.index("jupyterhub")
+
+
+def test_each_group_gets_its_roles():
+    plays = load("site.yml")
+    wanted = {"common": "", "data_storage": "data", "git": "admin eda ml prod", "conda": "eda ml",
+              "dvc": "eda ml prod", "docker": "prod", "jupyterhub": "eda"}
+    found = {name: when for play in plays for name, when in roles_of(play)}
+    assert set(found) == set(wanted)
+    for role, groups in wanted.items():
+        for group in groups.split():
+            assert f"'{group}'" in found[role], (role, group, found[role])
+
+
+def test_group_playbooks_are_site_limited_to_their_group():
+    for group in ("admin", "data", "eda", "ml", "prod"):
+        (play,) = load(f"{group}.yml")
+        assert play["ansible.builtin.import_playbook"] == "site.yml"
+        assert play["vars"] == {"site_limit": group}
 
 
 def test_release_deploys_the_revision_the_training_recorded():
-    plays = yaml.safe_load((PLAYBOOKS / "release.yml").read_text())
+    plays = load("release.yml")
     assert [p["ansible.builtin.import_playbook"] for p in plays] == ["train.yml", "deploy_model.yml"]
     deploy_vars = plays[1]["vars"]
     assert deploy_vars["model_service_source"] == "project"
     assert "ml_project_revision" in deploy_vars["model_service_project_version"]
-    train = yaml.safe_load((PLAYBOOKS / "train.yml").read_text())
+    train = load("train.yml")
     assert train[0]["hosts"] == "ml[0]"  # the host release.yml reads the revision from
