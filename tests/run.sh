@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it:
 #   lint (yamllint, ansible-lint) -> syntax check of every playbook -> control-node tests
-#   (pytest tests/unit) -> test images -> every role's Molecule scenario -> integration
-#   (the five-host lab, molecule/dvc_remote).
+#   (pytest tests/unit) -> test images -> every role's Molecule scenario and the integration
+#   test (the five-host lab, through its entry point lab/up.sh), MLP_JOBS at a time.
 # Each check's output goes to artifacts/logs/<check>.log; a failed check prints its tail.
 # The last line is "N passed, N failed"; the exit status is non-zero when any check failed.
 #
 #   tests/run.sh                 everything
 #   tests/run.sh lint unit       only these stages (lint, syntax, unit, molecule, integration)
-#   MLP_SCENARIOS="common@13"    only these Molecule runs (role@debian-version, space separated)
+#   MLP_SCENARIOS="common@13"    only these Molecule runs (role@release, space separated)
+#   MLP_JOBS=1                   one check at a time (default 2: the scenarios and the lab
+#                                wait on the network and on systemd more than on the CPU)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=tests/platforms.env
+. tests/platforms.env
 export ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
 logs="$root/artifacts/logs"
 mkdir -p "$logs"
+jobs=${MLP_JOBS:-2}
 
-# Molecule runs: every role scenario on Debian 12; roles listed here also on Debian 13
-# (model_service: its image runs Python 3.11 on 12 and 3.13 on 13, with compiled wheels).
-both_versions=" common docker model_service "
+# Molecule runs: every role scenario on MLP_DEBIAN_DEFAULT; the roles listed here on every
+# release of MLP_DEBIAN_VERSIONS (model_service: its image runs Python 3.11 on 12 and 3.13 on
+# 13, with compiled wheels). The lab runs on MLP_LAB_DEBIAN, so every role meets both.
+every_release=" common docker model_service "
 default_scenarios() {
-  local dir role
+  local dir role version
   for dir in roles/*/molecule/default; do
     [ -f "$dir/molecule.yml" ] || continue
     role=${dir#roles/}; role=${role%%/*}
-    printf '%s@12 ' "$role"
-    case "$both_versions" in *" $role "*) printf '%s@13 ' "$role" ;; esac
+    case "$every_release" in
+      *" $role "*) for version in $MLP_DEBIAN_VERSIONS; do printf '%s@%s ' "$role" "$version"; done ;;
+      *) printf '%s@%s ' "$role" "$MLP_DEBIAN_DEFAULT" ;;
+    esac
   done
 }
 scenarios=${MLP_SCENARIOS:-$(default_scenarios)}
@@ -36,23 +44,53 @@ stages=("$@")
 passed=0 failed=0 results=() failed_checks=()
 started=$(date +%s)
 
-check() { # name command...
+record() { # name rc seconds: count the result and print its line (the tail of a failure)
+  local name=$1 rc=$2 seconds=$3
+  if [ "$rc" = 0 ]; then
+    passed=$((passed + 1)); results+=("PASS $name ${seconds}s")
+    printf '>> %-32s PASS (%ss)\n' "$name" "$seconds"
+  else
+    failed=$((failed + 1)); results+=("FAIL $name ${seconds}s"); failed_checks+=("$name")
+    printf '>> %-32s FAIL (%ss, rc=%s) -- last lines of artifacts/logs/%s.log:\n' "$name" "$seconds" "$rc" "$name"
+    tail -n 40 "$logs/$name.log" | sed 's/^/   | /'
+  fi
+}
+
+check() { # name command...: run one check now
   local name=$1 t0 rc
   shift
   t0=$(date +%s)
-  printf '>> %-28s ' "$name"
   "$@" >"$logs/$name.log" 2>&1
   rc=$?
-  if [ "$rc" = 0 ]; then
-    passed=$((passed + 1)); results+=("PASS $name $(($(date +%s) - t0))s")
-    echo "PASS ($(($(date +%s) - t0))s)"
-  else
-    failed=$((failed + 1)); results+=("FAIL $name $(($(date +%s) - t0))s"); failed_checks+=("$name")
-    echo "FAIL ($(($(date +%s) - t0))s, rc=$rc) -- last lines of artifacts/logs/$name.log:"
-    tail -n 40 "$logs/$name.log" | sed 's/^/   | /'
-  fi
+  record "$name" "$rc" "$(($(date +%s) - t0))"
   return "$rc"
 }
+
+# Checks run side by side, at most $jobs at once: each in the background, its exit status
+# and time in artifacts/logs/<name>.rc, read back in the order they finish.
+declare -A running=()
+start_check() { # name command...
+  local name=$1
+  shift
+  ( t0=$(date +%s); "$@" >"$logs/$name.log" 2>&1; rc=$?
+    echo "$rc $(($(date +%s) - t0))" >"$logs/$name.rc" ) &
+  running[$!]=$name
+}
+reap_one() { # wait for any running check, record it
+  local pid name rc seconds
+  wait -n -p pid "${!running[@]}" 2>/dev/null || true
+  [ -n "${pid:-}" ] || return 0
+  name=${running[$pid]}
+  unset "running[$pid]"
+  read -r rc seconds <"$logs/$name.rc" 2>/dev/null || { rc=1; seconds=0; }
+  rm -f "$logs/$name.rc"
+  record "$name" "$rc" "$seconds"
+}
+queue_check() { # name command...: start it once a slot is free
+  while [ "${#running[@]}" -ge "$jobs" ]; do reap_one; done
+  start_check "$@"
+}
+drain() { while [ "${#running[@]}" -gt 0 ]; do reap_one; done; }
 
 failure_digest() { # log: the lines that say what failed, at most 12: pytest, Molecule and
   # Ansible's recap first, then the tasks that failed (some of those were expected to fail)
@@ -70,13 +108,34 @@ syntax_check() {
   return "$rc"
 }
 
-molecule_run() { # role version
-  (cd "roles/$1" && MLP_ROLE=$1 MLP_DEBIAN=$2 molecule test)
+molecule_run() { # role release -- a Molecule directory of its own, so that two releases of
+  # one role (same scenario name) can run side by side
+  local ephemeral="${HOME}/.cache/molecule/mlplatform/$1-debian$2"
+  rm -rf "$ephemeral"
+  (cd "roles/$1" && MLP_ROLE=$1 MLP_DEBIAN=$2 MOLECULE_EPHEMERAL_DIRECTORY=$ephemeral molecule test)
 }
 
-lab_test() { # the lab scenario under its own names and ports, beside a user's `make lab`
-  MLP_LAB_PREFIX=mlp-labtest MLP_LAB_TESTING=true MLP_LAB_HTTPS_PORT=18443 MLP_LAB_HTTP_PORT=18080 \
-    molecule test -s lab
+lab_test() { # the lab through its entry point (lab/up.sh, what `make lab` runs), under its
+  # own names and ports beside a user's `make lab`; then Molecule's remaining steps
+  export MLP_LAB_PREFIX=mlp-labtest MLP_LAB_TESTING=true MLP_LAB_HTTPS_PORT=18443 MLP_LAB_HTTP_PORT=18080 \
+    MLP_DEBIAN=$MLP_LAB_DEBIAN MOLECULE_EPHEMERAL_DIRECTORY="${HOME}/.cache/molecule/mlplatform/labtest"
+  local rc=0
+  molecule destroy -s lab >/dev/null 2>&1
+  echo "== lab/up.sh (make lab's path; it must return and print the next steps)"
+  timeout 2700 lab/up.sh | tee "$logs/integration-lab.up.log" || rc=1
+  if [ "$rc" = 0 ] && ! grep -q 'The lab is up' "$logs/integration-lab.up.log"; then
+    echo "lab/up.sh returned without printing the next steps"; rc=1
+  fi
+  if [ "$rc" = 0 ]; then
+    # idempotence: site.yml again changes nothing; side_effect: site.yml --check --diff
+    # changes nothing; verify: the lab's tests (molecule/lab/tests).
+    for step in idempotence side-effect verify; do
+      echo "== molecule $step -s lab"
+      molecule "$step" -s lab || { rc=1; break; }
+    done
+  fi
+  molecule destroy -s lab >/dev/null 2>&1
+  return "$rc"
 }
 
 for stage in "${stages[@]}"; do
@@ -87,20 +146,33 @@ for stage in "${stages[@]}"; do
       ;;
     syntax) check syntax-check syntax_check ;;
     unit) check pytest-unit python -m pytest -v -p no:cacheprovider tests/unit ;;
-    molecule)
-      versions=$(printf '%s\n' $scenarios | sed 's/.*@//' | sort -u | tr '\n' ' ')
-      # shellcheck disable=SC2086 # word splitting of the version list is wanted
-      if check test-images tests/images/build.sh --python $versions; then
-        for scenario in $scenarios; do
-          check "molecule-${scenario/@/-debian}" molecule_run "${scenario%@*}" "${scenario#*@}"
-        done
+    molecule | integration)
+      # Both stages in one pool when both are asked for: the lab first (the longest check),
+      # then the scenarios, longest first, MLP_JOBS at a time.
+      [ -z "${pool_done:-}" ] || continue
+      pool_done=1
+      want_lab="" want_roles=""
+      case " ${stages[*]} " in *" integration "*) want_lab=1 ;; esac
+      case " ${stages[*]} " in *" molecule "*) want_roles=1 ;; esac
+      versions=""
+      [ -z "$want_roles" ] || versions=$(printf '%s\n' $scenarios | sed 's/.*@//')
+      [ -z "$want_lab" ] || versions="$versions $MLP_LAB_DEBIAN"
+      images_args=(--python)
+      [ -z "$want_lab" ] || images_args+=(--lab)
+      # shellcheck disable=SC2046,SC2086 # word splitting of the release list is wanted
+      if check test-images tests/images/build.sh "${images_args[@]}" $(printf '%s\n' $versions | sort -u); then
+        [ -z "$want_lab" ] || queue_check integration-lab lab_test
+        if [ -n "$want_roles" ]; then
+          # Longest first (as measured), so that the last ones to start are short.
+          for scenario in $(printf '%s\n' $scenarios | awk -F@ '
+              BEGIN { n = split("jupyterhub model_service common ml_project dvc docker data_storage git conda", o, " ")
+                      for (i = 1; i <= n; i++) rank[o[i]] = i }
+              { print (($1 in rank) ? rank[$1] : 0), $0 }' | sort -n -s -k1,1 | cut -d' ' -f2); do
+            queue_check "molecule-${scenario/@/-debian}" molecule_run "${scenario%@*}" "${scenario#*@}"
+          done
+        fi
+        drain
       fi
-      ;;
-    integration)
-      if check lab-images tests/images/build.sh --lab --python 12; then
-        check integration-lab lab_test
-      fi
-      check integration-dvc-remote molecule test -s dvc_remote
       ;;
     *) echo "tests/run.sh: unknown stage '$stage' (lint, syntax, unit, molecule, integration)" >&2; exit 2 ;;
   esac
