@@ -12,9 +12,9 @@ PROBE_PLAY = textwrap.dedent(
       hosts: all
       gather_facts: false
       tasks:
-        - name: Write down the admin account and the team groups
+        - name: Write down the team's data group and the team groups
           ansible.builtin.copy:
-            content: "{{ {'admin': common_admin_user | default('UNDEFINED'),
+            content: "{{ {'data_group': mlp_team_data_group | default('UNDEFINED'),
                           'groups': common_team_groups | default('UNDEFINED')} | to_json }}"
             dest: "{{ probe_out }}"
             mode: "0600"
@@ -36,7 +36,7 @@ def probe(tmp_path, inventory, env=None):
     return json.loads(out.read_text())
 
 
-def make_inventory(tmp_path, admin_override=None):
+def make_inventory(tmp_path, data_group_override=None):
     inv_dir = tmp_path / "site"
     inv_dir.mkdir()
     (inv_dir / "hosts.yml").write_text(
@@ -44,22 +44,34 @@ def make_inventory(tmp_path, admin_override=None):
         "          ansible_connection: local\n"
         "          ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
     )
-    if admin_override:
+    if data_group_override:
         (inv_dir / "group_vars").mkdir()
-        (inv_dir / "group_vars" / "all.yml").write_text(f"common_admin_user: {admin_override}\n")
+        (inv_dir / "group_vars" / "all.yml").write_text(f"mlp_team_data_group: {data_group_override}\n")
     return inv_dir / "hosts.yml"
 
 
 def test_project_group_vars_reach_a_play_from_any_inventory(tmp_path):
     seen = probe(tmp_path, make_inventory(tmp_path))
-    assert seen["admin"] == "mlops"
+    assert seen["data_group"] == "data-researchers"
     assert seen["groups"] == ["data-researchers", "ml-researchers", "developers"]
 
 
 def test_inventory_group_vars_override_project_group_vars(tmp_path):
-    seen = probe(tmp_path, make_inventory(tmp_path, admin_override="ops"))
-    assert seen["admin"] == "ops"
-    assert seen["groups"] == ["data-researchers", "ml-researchers", "developers"]
+    # ... and what the project derives from them follows (the team groups of role common).
+    seen = probe(tmp_path, make_inventory(tmp_path, data_group_override="analysts"))
+    assert seen["data_group"] == "analysts"
+    assert seen["groups"] == ["analysts", "ml-researchers", "developers"]
+
+
+def test_an_ad_hoc_command_from_the_project_root_sees_the_same_override(tmp_path):
+    # Ansible also reads group_vars/ next to the "playbook", the working directory for an
+    # ad-hoc command: from the project root it read the project's a second time, above the
+    # inventory's own (ansible.cfg now reads group_vars/ next to the inventory only).
+    inventory = make_inventory(tmp_path, data_group_override="analysts")
+    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug",
+                     "-a", "msg={{ mlp_team_data_group }}", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "msg: analysts" in result.stdout, result.stdout
 
 
 def test_without_the_plugin_ansible_would_not_load_them(tmp_path):
@@ -67,7 +79,7 @@ def test_without_the_plugin_ansible_would_not_load_them(tmp_path):
     seen = probe(
         tmp_path, make_inventory(tmp_path), env={"ANSIBLE_VARS_ENABLED": "host_group_vars"}
     )
-    assert seen["admin"] == "UNDEFINED"
+    assert seen["data_group"] == "UNDEFINED"
 
 
 def test_production_inventory_sees_project_group_vars():
@@ -76,7 +88,8 @@ def test_production_inventory_sees_project_group_vars():
     )
     assert result.returncode == 0, result.stderr
     host_vars = json.loads(result.stdout)
-    assert host_vars["common_admin_user"] == "mlops"
+    assert host_vars["mlp_team_data_group"] == "data-researchers"
+    assert host_vars["common_admin_authorized_keys"] == []  # the site's own group_vars
     assert host_vars["ansible_host"] == "192.0.2.20"
 
 
