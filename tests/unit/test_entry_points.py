@@ -61,8 +61,10 @@ def test_make_lab_returns_and_prints_the_next_steps(tmp_path):
     (venv / "bin/activate").write_text("# a stand-in virtualenv: PATH stays as it is\n")
     (venv / ".installed").touch()  # newer than requirements.txt: make does not rebuild it
     env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", MLP_PREPARE="skip", MLP_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("MAKEFLAGS", None)
-    result = subprocess.run([shutil.which("make", path="/usr/bin:/bin"), "lab", f"VENV={venv}"], cwd=ROOT,
+    for inherited in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # when the suite itself runs under make
+        env.pop(inherited, None)
+    result = subprocess.run([shutil.which("make", path="/usr/bin:/bin"), "--no-print-directory", "lab",
+                             f"VENV={venv}"], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     made = calls(log)
