@@ -8,6 +8,7 @@
 #
 #   tests/run.sh                 everything
 #   tests/run.sh lint unit       only these stages (lint, syntax, unit, molecule, integration)
+#   tests/run.sh --list          the Molecule runs it would make (role-debianN), a line each
 #   MLP_SCENARIOS="common@13"    only these Molecule runs (role@release, space separated)
 #   MLP_JOBS=2                   Molecule checks side by side (default 1). On the 2-core CI
 #                                machine that gained nothing: every check took about twice as
@@ -23,22 +24,27 @@ logs="$root/artifacts/logs"
 mkdir -p "$logs"
 jobs=${MLP_JOBS:-1}
 
-# Molecule runs: every role scenario on MLP_DEBIAN_DEFAULT; the roles listed here on every
-# release of MLP_DEBIAN_VERSIONS (model_service: its image runs Python 3.11 on 12 and 3.13 on
-# 13, with compiled wheels). The lab runs on MLP_LAB_DEBIAN, so every role meets both.
-every_release=" common docker model_service "
+# Molecule runs: every role scenario on MLP_DEBIAN_DEFAULT, the roles of MLP_EVERY_RELEASE
+# (tests/platforms.env, or the environment: "common docker model_service", "all") on every
+# release of MLP_DEBIAN_VERSIONS. The lab runs on MLP_LAB_DEBIAN, so every role meets both.
+every_release=" ${MLP_EVERY_RELEASE:-} "
 default_scenarios() {
   local dir role version
   for dir in roles/*/molecule/default; do
     [ -f "$dir/molecule.yml" ] || continue
     role=${dir#roles/}; role=${role%%/*}
     case "$every_release" in
-      *" $role "*) for version in $MLP_DEBIAN_VERSIONS; do printf '%s@%s ' "$role" "$version"; done ;;
+      *" $role "* | *" all "*) for version in $MLP_DEBIAN_VERSIONS; do printf '%s@%s ' "$role" "$version"; done ;;
       *) printf '%s@%s ' "$role" "$MLP_DEBIAN_DEFAULT" ;;
     esac
   done
 }
 scenarios=${MLP_SCENARIOS:-$(default_scenarios)}
+if [ "${1:-}" = --list ]; then # the Molecule runs the suite would make, a line each
+  printf 'molecule-%s\n' $scenarios | sed 's/@/-debian/'
+  echo "integration-lab (Debian $MLP_LAB_DEBIAN)"
+  exit 0
+fi
 stages=("$@")
 [ "${#stages[@]}" -gt 0 ] || stages=(lint syntax unit molecule integration)
 
@@ -109,11 +115,21 @@ syntax_check() {
   return "$rc"
 }
 
+steps_timed() { # copy a Molecule log through, with a line saying when each step began (seconds
+  # since the check started): where a check's time goes
+  local line
+  SECONDS=0
+  while IFS= read -r line; do
+    case $line in *" > "*"] Executing") printf -- "-- step at %ss: %s\n" "$SECONDS" "${line##*> }" ;; esac
+    printf '%s\n' "$line"
+  done
+}
+
 molecule_run() { # role release -- a Molecule directory of its own, so that two releases of
   # one role (same scenario name) can run side by side
   local ephemeral="${HOME}/.cache/molecule/mlplatform/$1-debian$2"
   rm -rf "$ephemeral"
-  (cd "roles/$1" && MLP_ROLE=$1 MLP_DEBIAN=$2 MOLECULE_EPHEMERAL_DIRECTORY=$ephemeral molecule test)
+  (cd "roles/$1" && MLP_ROLE=$1 MLP_DEBIAN=$2 MOLECULE_EPHEMERAL_DIRECTORY=$ephemeral molecule test) 2>&1 | steps_timed
 }
 
 lab_test() { # the lab through its entry point (lab/up.sh, what `make lab` runs), under its
