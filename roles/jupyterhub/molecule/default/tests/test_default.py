@@ -365,8 +365,10 @@ def test_native_signup_waits_for_an_admins_approval(host, address, ca_file):
 
 
 def test_back_to_pam_the_users_and_secrets_are_kept(host, address, ca_file):
+    """(The culler, watched above, is given an hour from here on: the upgrade below needs
+    alice's server to stay up, and this run saves it a run of its own.)"""
     before = secrets_digest(host)
-    converge()
+    converge("-e", "jupyterhub_idle_timeout=3600")
     assert secrets_digest(host) == before
     ca_file = fetch_certificate(host, ca_file)
     hub = Hub(address, ca_file)
@@ -380,8 +382,8 @@ def test_back_to_pam_the_users_and_secrets_are_kept(host, address, ca_file):
 
 def test_an_upgrade_keeps_servers_homes_users_and_secrets(host, address, ca_file):
     """From the scenario's older JupyterHub to the role's default, with alice's server
-    running and a file in her home (the culler is given an hour, so that only the upgrade
-    could stop her server)."""
+    running and a file in her home (the culler has an hour since the return to PAM, so that
+    only the upgrade could stop her server)."""
     target = yaml.safe_load((ROOT / "roles/jupyterhub/defaults/main.yml").read_text())["jupyterhub_version"]
     ca_file = fetch_certificate(host, ca_file)
     hub = Hub(address, ca_file)
@@ -389,8 +391,8 @@ def test_an_upgrade_keeps_servers_homes_users_and_secrets(host, address, ca_file
     hub.new_token("alice")
     old = hub.api("GET", "/hub/api/").json()["version"]
     assert old != target, "the scenario must start on an older release than the role's default"
+    assert "--timeout=3600" in host.file("/etc/jupyterhub/jupyterhub_config.py").content_string
 
-    converge("-e", "jupyterhub_idle_timeout=3600")
     assert hub.api("POST", "/hub/api/users/alice/server").status_code in (201, 202)
     hub.wait_ready("alice")
     assert hub.run_code("alice", "python3", "open('/home/alice/notes.txt', 'w').write('kept')") == "4"
