@@ -14,17 +14,13 @@ import shlex
 
 import pytest
 import yaml
+from molecule_helpers import operator
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
 REPO = "/srv/git/iris_project.git"
 STORE = "/srv/dvc"
 RELEASES = {}
-
-
-def operator(host, command):
-    """Run a command in the operator's login shell on the admin host."""
-    return host.run(f"runuser -l debian -c {shlex.quote(command)}")
 
 
 def playbook(host, name, *extra):
