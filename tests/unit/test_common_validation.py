@@ -39,6 +39,8 @@ def test_valid_input_passes(run_role_validation):
                      ["common_users", "sudo", "none, password, nopasswd"], id="unknown-sudo"),
         pytest.param({"common_sshd_permit_root_login": "never"},
                      ["common_sshd_permit_root_login", "prohibit-password"], id="unknown-root-login"),
+        pytest.param({"common_sshd_crypto_policy": "strong"},
+                     ["common_sshd_crypto_policy", "modern", "distribution"], id="unknown-crypto-policy"),
         pytest.param({"common_admin_sudo_nopasswd": "maybe"},
                      ["common_admin_sudo_nopasswd", "bool"], id="not-a-bool"),
     ],

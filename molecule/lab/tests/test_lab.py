@@ -37,6 +37,19 @@ def test_every_host_runs_sshd_with_password_logins_off(host):
         assert "Permission denied (publickey)" in result.stderr, name
 
 
+def test_ssh_audit_finds_no_weak_algorithm_on_any_host(host):
+    """ssh-audit (Debian's package, a scanner this project did not write) from the admin
+    host against every host's sshd: no failure, no warning (common_sshd_crypto_policy)."""
+    install = host.run("command -v ssh-audit || { export DEBIAN_FRONTEND=noninteractive;"
+                       " apt-get install -y -q ssh-audit || { apt-get update -q && apt-get install -y -q ssh-audit; }; }")
+    assert install.rc == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    for name in HOSTS:
+        result = host.run(f"ssh-audit -n {name}")
+        assert "# key exchange algorithms" in result.stdout, (name, result.stdout[-2000:], result.stderr)
+        findings = [line for line in result.stdout.splitlines() if "[fail]" in line or "[warn]" in line]
+        assert findings == [], (name, findings)
+
+
 def test_admin_has_passwordless_sudo_everywhere(host):
     result = operator(host, "ansible all -b -m command -a 'id -u' -o")
     assert result.rc == 0, result.stdout + result.stderr

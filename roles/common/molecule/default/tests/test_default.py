@@ -94,6 +94,33 @@ def test_sshd_effective_configuration(host):
     assert effective["x11forwarding"] == "no"
 
 
+def test_sshd_offers_no_weak_algorithm(host):
+    """common_sshd_crypto_policy "modern": no NIST curves, SHA-1, 64-bit or encrypt-and-MAC."""
+    effective = dict(
+        line.split(" ", 1) for line in host.run("sshd -T").stdout.splitlines() if " " in line
+    )
+    offered = {name for key in ("kexalgorithms", "hostkeyalgorithms", "macs", "ciphers")
+               for name in effective[key].split(",")}
+    weak = {name for name in offered
+            if "nistp" in name or "sha1" in name or "umac-64" in name or "cbc" in name
+            or name in {"hmac-sha2-256", "hmac-sha2-512", "umac-128@openssh.com",
+                        "diffie-hellman-group14-sha256", "diffie-hellman-group-exchange-sha256"}}
+    assert weak == set()
+    assert "curve25519-sha256" in offered and "ssh-ed25519" in offered
+    host_keys = [line.split(" ", 1)[1] for line in host.run("sshd -T").stdout.splitlines() if line.startswith("hostkey ")]
+    assert host_keys == ["/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key"]
+
+
+def test_a_client_asking_for_weak_algorithms_is_refused(host):
+    # (a MAC is only negotiated with a cipher that has none of its own: aes128-ctr)
+    for option in ("KexAlgorithms=ecdh-sha2-nistp256", "HostKeyAlgorithms=ecdsa-sha2-nistp256",
+                   "Ciphers=aes128-ctr -o MACs=hmac-sha1", "Ciphers=aes128-ctr -o MACs=umac-64@openssh.com"):
+        cmd = ssh_as(host, "alice", key="alice_ssh", extra=f"-o {option}")
+        assert cmd.rc != 0 and "no matching" in cmd.stderr, (option, cmd.stderr)
+    # the same client with its defaults gets in
+    assert ssh_as(host, "alice", key="alice_ssh").stdout.strip() == "alice"
+
+
 def test_key_login_works(host):
     for user in ("mlops", "alice", "carol"):
         cmd = ssh_as(host, user, key=f"{user}_ssh")
