@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -175,6 +176,31 @@ def test_certificate_verifies_and_names_the_host(host, address, ca_file):
     text = host.check_output("openssl x509 -in /etc/jupyterhub/tls/cert.pem -noout -ext subjectAltName")
     for name in (f"IP Address:{address}", "DNS:eda", "DNS:hub.example.test"):
         assert name in text
+
+
+def tls12_handshake(address, ciphers):
+    """The cipher suite a TLS 1.2 client offering only `ciphers` gets, None when refused."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(ciphers)
+    try:
+        with socket.create_connection((address, 443), timeout=10) as sock, ctx.wrap_socket(sock) as tls:
+            return tls.cipher()[0]
+    except ssl.SSLError:
+        return None
+
+
+def test_tls_offers_no_cbc_suite_and_no_version_banner(address, ca_file):
+    """What testssl.sh flagged before: CBC suites (LUCKY13) and nginx's version."""
+    cbc = ("ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:"
+           "AES128-SHA:AES256-SHA:AES128-SHA256:AES256-SHA256:@SECLEVEL=0")
+    assert tls12_handshake(address, cbc) is None
+    assert tls12_handshake(address, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256") is not None
+    for response in (requests.get(f"https://{address}/hub/login", verify=ca_file, timeout=30),
+                     requests.get(f"http://{address}/", allow_redirects=False, timeout=30)):
+        assert response.headers["Server"] == "nginx", response.headers
 
 
 @pytest.mark.parametrize("port", [8000, 8001, 8081])
