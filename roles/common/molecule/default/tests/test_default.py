@@ -115,8 +115,12 @@ def test_a_client_asking_for_weak_algorithms_is_refused(host):
     # (a MAC is only negotiated with a cipher that has none of its own: aes128-ctr)
     for option in ("KexAlgorithms=ecdh-sha2-nistp256", "HostKeyAlgorithms=ecdsa-sha2-nistp256",
                    "Ciphers=aes128-ctr -o MACs=hmac-sha1", "Ciphers=aes128-ctr -o MACs=umac-64@openssh.com"):
-        cmd = ssh_as(host, "alice", key="alice_ssh", extra=f"-o {option}")
-        assert cmd.rc != 0 and "no matching" in cmd.stderr, (option, cmd.stderr)
+        # (not ssh_as: its LogLevel=ERROR hides ssh's "Unable to negotiate", and ssh keeps
+        # the first value it is given of an option)
+        cmd = host.run("ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+                       f" -o ConnectTimeout=10 -i /root/mlp-test/alice_ssh -o IdentitiesOnly=yes -o {option}"
+                       " alice@127.0.0.1 id -un")
+        assert cmd.rc != 0 and "Unable to negotiate" in cmd.stderr and "no matching" in cmd.stderr, (option, cmd.stderr)
     # the same client with its defaults gets in
     assert ssh_as(host, "alice", key="alice_ssh").stdout.strip() == "alice"
 
