@@ -37,7 +37,9 @@ timed() { # label logfile command...: run it, print a row "label wall changed bu
   t0=$(now) b0=$(busy)
   "$@" >"$log" 2>&1 || { echo "provision.sh: '$label' failed, see the output below" >&2; tail -30 "$log" >&2; exit 1; }
   t1=$(now) b1=$(busy)
-  changed=$(grep -aoE ' changed=[0-9]+' "$log" | tail -n 5 | cut -d= -f2 | paste -sd+ | bc)
+  # the five hosts' lines of site.yml's recap (for the fresh run, as lab/up.sh shows them)
+  changed=$(grep -aE "(admin1|data1|eda1|ml1|prod1) +: ok=" "$log" | tail -n 5 | grep -oE ' changed=[0-9]+' \
+    | cut -d= -f2 | paste -sd+ | bc)
   printf '%s %.1f %s %.1f\n' "$label" "$(echo "$t1 - $t0" | bc)" "${changed:-?}" "$(echo "($b1 - $b0) / $ticks" | bc -l)"
 }
 
