@@ -5,7 +5,7 @@ import textwrap
 
 SSH_OPTS = (
     "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-    "-o ConnectTimeout=10 -o LogLevel=ERROR"
+    "-o ConnectTimeout=10"
 )
 
 
@@ -18,9 +18,20 @@ def run_python(host, code, background_log=None):
     return host.run(command)
 
 
-def ssh_as(host, user, key=None, extra=""):
+def ssh_as(host, user, key=None, extra="", log_level="ERROR"):
+    """ssh to this host as `user` (with key /root/mlp-test/KEY), running `id -un`. ssh keeps
+    the first value it gets of an option: log_level is here for that reason (INFO shows
+    why a negotiation failed)."""
     identity = f"-i /root/mlp-test/{key} -o IdentitiesOnly=yes" if key else ""
-    return host.run(f"ssh {SSH_OPTS} {identity} {extra} {user}@127.0.0.1 id -un")
+    return host.run(f"ssh {SSH_OPTS} -o LogLevel={log_level} {identity} {extra} {user}@127.0.0.1 id -un")
+
+
+def sshd_effective(host):
+    """sshd -T: its effective settings ({keyword: value}, the last of a repeated one) and
+    the host keys it serves, in order."""
+    lines = host.run("sshd -T").stdout.splitlines()
+    return (dict(line.split(" ", 1) for line in lines if " " in line),
+            [line.split(" ", 1)[1] for line in lines if line.startswith("hostkey ")])
 
 
 # --- sudo -------------------------------------------------------------------------------
@@ -85,9 +96,7 @@ def test_password_hash_is_set(host):
 # --- sshd --------------------------------------------------------------------------------
 
 def test_sshd_effective_configuration(host):
-    effective = dict(
-        line.split(" ", 1) for line in host.run("sshd -T").stdout.splitlines() if " " in line
-    )
+    effective, _ = sshd_effective(host)
     assert effective["permitrootlogin"] == "no"
     assert effective["passwordauthentication"] == "no"
     assert effective["kbdinteractiveauthentication"] == "no"
@@ -96,9 +105,7 @@ def test_sshd_effective_configuration(host):
 
 def test_sshd_offers_no_weak_algorithm(host):
     """common_sshd_crypto_policy "modern": no NIST curves, SHA-1, 64-bit or encrypt-and-MAC."""
-    effective = dict(
-        line.split(" ", 1) for line in host.run("sshd -T").stdout.splitlines() if " " in line
-    )
+    effective, host_keys = sshd_effective(host)
     offered = {name for key in ("kexalgorithms", "hostkeyalgorithms", "macs", "ciphers")
                for name in effective[key].split(",")}
     weak = {name for name in offered
@@ -107,7 +114,6 @@ def test_sshd_offers_no_weak_algorithm(host):
                         "diffie-hellman-group14-sha256", "diffie-hellman-group-exchange-sha256"}}
     assert weak == set()
     assert "curve25519-sha256" in offered and "ssh-ed25519" in offered
-    host_keys = [line.split(" ", 1)[1] for line in host.run("sshd -T").stdout.splitlines() if line.startswith("hostkey ")]
     assert host_keys == ["/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key"]
 
 
@@ -115,11 +121,8 @@ def test_a_client_asking_for_weak_algorithms_is_refused(host):
     # (a MAC is only negotiated with a cipher that has none of its own: aes128-ctr)
     for option in ("KexAlgorithms=ecdh-sha2-nistp256", "HostKeyAlgorithms=ecdsa-sha2-nistp256",
                    "Ciphers=aes128-ctr -o MACs=hmac-sha1", "Ciphers=aes128-ctr -o MACs=umac-64@openssh.com"):
-        # (not ssh_as: its LogLevel=ERROR hides ssh's "Unable to negotiate", and ssh keeps
-        # the first value it is given of an option)
-        cmd = host.run("ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-                       f" -o ConnectTimeout=10 -i /root/mlp-test/alice_ssh -o IdentitiesOnly=yes -o {option}"
-                       " alice@127.0.0.1 id -un")
+        # (LogLevel INFO: ERROR hides ssh's "Unable to negotiate")
+        cmd = ssh_as(host, "alice", key="alice_ssh", extra=f"-o {option}", log_level="INFO")
         assert cmd.rc != 0 and "Unable to negotiate" in cmd.stderr and "no matching" in cmd.stderr, (option, cmd.stderr)
     # the same client with its defaults gets in
     assert ssh_as(host, "alice", key="alice_ssh").stdout.strip() == "alice"
