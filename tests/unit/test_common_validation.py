@@ -75,7 +75,7 @@ def test_argument_spec_rejects(run_role_validation, extra, expected):
                      ["common_ca_certificates", "No such file: /nonexistent/corp-ca.pem"],
                      id="ca-file-missing"),
         pytest.param({"common_proxy_https": "proxy.corp:3128"},
-                     ["common_proxy_", "not an http(s):// URL", "proxy.corp:3128"], id="proxy-not-a-url"),
+                     ["common_proxy_https", "must be a URL (http://..., https://...)", "proxy.corp:3128"], id="proxy-not-a-url"),
         pytest.param({"common_users": [{"name": "alice", "authorized_keys": [KEY],
                                         "groups": ["no-such-group"]}]},
                      ["common_users[].groups", "no-such-group"], id="unknown-group"),

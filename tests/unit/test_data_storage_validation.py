@@ -16,7 +16,7 @@ def test_valid_input_passes(run_role_validation):
     ("extra", "expected"),
     [
         pytest.param({"data_storage_path": "srv/dvc"},
-                     ["data_storage_path must be an absolute path", "srv/dvc"], id="relative-path"),
+                     ["data_storage_path: must be an absolute path", "srv/dvc"], id="relative-path"),
         pytest.param({"data_storage_extra_groups": ["no-such-team"]},
                      ["data_storage_extra_groups", "no such group", "no-such-team"], id="unknown-group"),
         pytest.param({"data_storage_min_free_gb": 10**9},
@@ -26,7 +26,7 @@ def test_valid_input_passes(run_role_validation):
         pytest.param({"data_storage_git_repositories": ["project.git"]},
                      ["data_storage_git_repositories", "without '.git'"], id="git-name-with-suffix"),
         pytest.param({"data_storage_git_path": "srv/git"},
-                     ["data_storage_git_path must be absolute", "srv/git"], id="git-relative-path"),
+                     ["data_storage_git_path: must be an absolute path", "srv/git"], id="git-relative-path"),
         pytest.param({"data_storage_min_free_gb": "lots"},
                      ["data_storage_min_free_gb", "int"], id="not-a-number"),
     ],

@@ -23,7 +23,7 @@ def test_valid_input_passes(run_role_validation):
                      id="unknown-source"),
         pytest.param({"docker_log_max_size": "10MB"}, ["docker_log_max_size", "10MB"],
                      id="log-size-unit"),
-        pytest.param({"docker_log_max_file": 0}, ["docker_log_max_file", "at least 1"],
+        pytest.param({"docker_log_max_file": 0}, ["docker_log_max_file", "0 is out of range (>= 1)"],
                      id="no-log-files"),
         pytest.param({"docker_data_root": "var/docker"}, ["docker_data_root", "absolute"],
                      id="relative-data-root"),

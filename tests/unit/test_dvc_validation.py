@@ -20,7 +20,7 @@ def test_valid_input_passes(run_role_validation):
         pytest.param({"dvc_remote_url": ""},
                      ["dvc_remote_url is required"], id="missing-remote-url"),
         pytest.param({"dvc_remote_url": "data:/srv/dvc"},
-                     ["dvc_remote_url 'data:/srv/dvc' does not fit dvc_remote_type ssh", "ssh://HOST/PATH"],
+                     ["dvc_remote_url does not fit dvc_remote_type ssh", "ssh://HOST/PATH"],
                      id="scp-style-url"),
         pytest.param({"dvc_remote_type": "s3", "dvc_remote_url": "s3://bucket/dvc"},
                      ["dvc_extras", "lacks 's3'"], id="s3-without-extra"),
