@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -201,8 +202,39 @@ def test_service_containers_are_confined(host):
         assert config["HostConfig"]["LogConfig"]["Config"] == {"max-size": "10m", "max-file": "3"}
         assert config["State"]["Health"]["Status"] == "healthy"
         assert host.check_output("docker exec %s id -un", name) == "model"
+        assert config["HostConfig"]["PidsLimit"] > 0 and config["HostConfig"]["CpuShares"] == 512
         # The secret reaches the service...
         assert "MODEL_SERVICE_TEST_SECRET=not-a-real-secret-7f3a" in config["Config"]["Env"]
+
+
+def test_every_container_meets_the_cis_docker_items(host):
+    """What docker-bench-security checks of a running container (CIS Docker Benchmark 4.1,
+    4.6, 5.3, 5.10-5.12, 5.25, 5.28), for the proxy and the service's containers alike: not
+    root, a healthcheck in the image and running, no added capability, a memory bound, a CPU
+    weight, a read-only root, no privilege gain, a process bound."""
+    names = host.check_output("docker ps --format '{{.Names}}' --filter label=org.mlplatform.model-service").split()
+    assert "model-service-proxy" in names and len(names) == 3, names
+    for name in names:
+        deadline = time.monotonic() + 60
+        while True:
+            config = json.loads(host.check_output("docker inspect %s", name))[0]
+            if config["State"]["Health"]["Status"] != "starting" or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        hostconfig = config["HostConfig"]
+        assert config["State"]["Health"]["Status"] == "healthy", name
+        assert host.check_output("docker exec %s id -u", name) != "0", name
+        image = json.loads(host.check_output("docker image inspect %s", config["Image"]))[0]
+        assert image["Config"]["Healthcheck"]["Test"][0] == "CMD", name
+        assert image["Config"]["User"] not in ("", "root", "0"), name
+        assert hostconfig["CapDrop"] == ["ALL"] and not hostconfig["CapAdd"], name
+        assert hostconfig["Privileged"] is False, name
+        assert hostconfig["Memory"] > 0 and hostconfig["CpuShares"] not in (0, 1024), name
+        assert hostconfig["ReadonlyRootfs"] is True, name
+        assert "no-new-privileges" in hostconfig["SecurityOpt"], name
+        assert hostconfig["PidsLimit"] > 0, name
+        status = host.check_output("docker exec %s grep NoNewPrivs /proc/1/status", name)
+        assert status.split() == ["NoNewPrivs:", "1"], name
 
 
 def revision(host, ref):
