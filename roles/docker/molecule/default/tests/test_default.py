@@ -37,6 +37,31 @@ def test_daemon_json_holds_rotation_and_extra_options(host):
     assert config["default-ulimits"]["nofile"]["Soft"] == 4096
 
 
+def test_a_container_cannot_gain_privileges(host, test_image):
+    """daemon.json no-new-privileges: set for every container by default."""
+    result = host.run("docker run --rm %s grep NoNewPrivs /proc/self/status", test_image)
+    assert result.stdout.split() == ["NoNewPrivs:", "1"], result.stderr
+
+
+def test_containers_on_the_default_bridge_cannot_reach_each_other(host, test_image):
+    """daemon.json icc false: the host reaches a container's port, another container does not."""
+    name = "mlp-icc-test"
+    host.run("docker rm -f %s", name)
+    assert host.run("docker run -d --name %s %s python3 -m http.server 8000", name, test_image).rc == 0
+    try:
+        address = host.check_output("docker inspect -f '{{.NetworkSettings.IPAddress}}' %s", name)
+        probe = ("import socket, time\n"
+                 "for _ in range(20):\n"
+                 "    try: socket.create_connection(('%s', 8000), timeout=2); break\n"
+                 "    except OSError: time.sleep(0.5)\n"
+                 "else: raise SystemExit(1)\n") % address
+        assert host.run("python3 -c %s", probe).rc == 0  # the server answers the host
+        blocked = host.run("docker run --rm %s python3 -c %s", test_image, probe.replace("range(20)", "range(2)"))
+        assert blocked.rc != 0, blocked.stdout
+    finally:
+        host.run("docker rm -f %s", name)
+
+
 def test_a_docker_group_user_runs_a_container(host, test_image):
     result = as_user(host, "alice", f"docker run --rm {test_image} python3 -c 'print(1 + 1)'")
     assert result.rc == 0, result.stderr
