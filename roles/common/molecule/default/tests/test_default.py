@@ -3,6 +3,8 @@
 import base64
 import textwrap
 
+import pytest
+
 SSH_OPTS = (
     "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
     "-o ConnectTimeout=10"
@@ -18,12 +20,12 @@ def run_python(host, code, background_log=None):
     return host.run(command)
 
 
-def ssh_as(host, user, key=None, extra="", log_level="ERROR"):
-    """ssh to this host as `user` (with key /root/mlp-test/KEY), running `id -un`. ssh keeps
+def ssh_as(host, user, key=None, extra="", log_level="ERROR", command="id -un"):
+    """ssh to this host as `user` (with key /root/mlp-test/KEY), running `command`. ssh keeps
     the first value it gets of an option: log_level is here for that reason (INFO shows
     why a negotiation failed)."""
     identity = f"-i /root/mlp-test/{key} -o IdentitiesOnly=yes" if key else ""
-    return host.run(f"ssh {SSH_OPTS} -o LogLevel={log_level} {identity} {extra} {user}@127.0.0.1 id -un")
+    return host.run(f"ssh {SSH_OPTS} -o LogLevel={log_level} {identity} {extra} {user}@127.0.0.1 %s", command)
 
 
 def sshd_effective(host):
@@ -233,6 +235,36 @@ def test_login_shells_get_the_proxy(host):
 
 def test_apt_does_not_use_the_login_proxy(host):
     assert not host.file("/etc/apt/apt.conf.d/80mlplatform-proxy").exists
+
+
+# --- host hardening --------------------------------------------------------------------
+
+def test_a_login_session_gets_no_core_dumps_and_a_private_tmpdir(host):
+    cmd = ssh_as(host, "alice", key="alice_ssh", command='ulimit -Hc; ulimit -Sc; stat -c %n:%a:%U "$TMPDIR"')
+    assert cmd.rc == 0, cmd.stderr
+    assert cmd.stdout.split() == ["0", "0", f"/tmp/user/{host.user('alice').uid}:700:alice"]
+
+
+def test_a_program_that_crashes_leaves_no_core_file(host):
+    """Even when it asks for one (the soft limit cannot rise above the hard one)."""
+    if host.file("/proc/sys/kernel/core_pattern").content_string.startswith("|"):
+        pytest.skip("the kernel pipes core dumps to a program here: no file would show one")
+    cmd = ssh_as(host, "alice", key="alice_ssh",
+                 command="cd /tmp && ulimit -Sc unlimited 2>/dev/null; sh -c 'kill -SEGV $$'; ls /tmp | grep -c core")
+    assert cmd.stdout.strip().endswith("0"), cmd.stdout + cmd.stderr
+
+
+def test_security_upgrades_are_turned_on(host):
+    periodic = host.run("apt-config dump APT::Periodic").stdout
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in periodic
+    assert 'APT::Periodic::Update-Package-Lists "1";' in periodic
+    # What the daily run would do, without installing anything (the test images mask apt's
+    # timers, so that nothing upgrades under a test run).
+    dry = host.run("unattended-upgrade --dry-run --debug")
+    output = dry.stdout + dry.stderr
+    assert dry.rc == 0, output
+    origins = next(line for line in output.splitlines() if "Allowed origins are:" in line)
+    assert "label=Debian-Security" in origins
 
 
 def test_time_zone(host):
