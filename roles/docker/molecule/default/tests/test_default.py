@@ -2,12 +2,24 @@
 containers and compose projects, others cannot; the upstream repository files (side effect)."""
 
 import base64
+import contextlib
 import json
 
 import pytest
 from molecule_helpers import as_user
 
 IMAGE_TARS = "/var/cache/mlplatform-images"
+
+
+@contextlib.contextmanager
+def running_container(host, name, image, command):
+    """A container NAME running COMMAND in the background, removed afterwards."""
+    host.run("docker rm -f %s", name)
+    assert host.run(f"docker run -d --name %s %s {command}", name, image).rc == 0
+    try:
+        yield name
+    finally:
+        host.run("docker rm -f %s", name)
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +57,7 @@ def test_a_container_cannot_gain_privileges(host, test_image):
 
 def test_containers_on_the_default_bridge_cannot_reach_each_other(host, test_image):
     """daemon.json icc false: the host reaches a container's port, another container does not."""
-    name = "mlp-icc-test"
-    host.run("docker rm -f %s", name)
-    assert host.run("docker run -d --name %s %s python3 -m http.server 8000", name, test_image).rc == 0
-    try:
+    with running_container(host, "mlp-icc-test", test_image, "python3 -m http.server 8000") as name:
         address = host.check_output("docker inspect -f '{{.NetworkSettings.IPAddress}}' %s", name)
         probe = ("import socket, time\n"
                  "for _ in range(20):\n"
@@ -58,8 +67,6 @@ def test_containers_on_the_default_bridge_cannot_reach_each_other(host, test_ima
         assert host.run("python3 -c %s", probe).rc == 0  # the server answers the host
         blocked = host.run("docker run --rm %s python3 -c %s", test_image, probe.replace("range(20)", "range(2)"))
         assert blocked.rc != 0, blocked.stdout
-    finally:
-        host.run("docker rm -f %s", name)
 
 
 def test_a_docker_group_user_runs_a_container(host, test_image):
@@ -74,15 +81,10 @@ def test_containers_get_the_default_ulimits(host, test_image):
 
 
 def test_container_logs_are_rotated(host, test_image):
-    name = "mlp-log-test"
-    host.run("docker rm -f %s", name)
-    assert host.run("docker run -d --name %s %s sleep 60", name, test_image).rc == 0
-    try:
+    with running_container(host, "mlp-log-test", test_image, "sleep 60") as name:
         log_config = json.loads(host.check_output(
             "docker inspect -f '{{json .HostConfig.LogConfig}}' %s", name))
         assert log_config == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}}
-    finally:
-        host.run("docker rm -f %s", name)
 
 
 def test_other_users_cannot_reach_the_engine(host):
