@@ -9,6 +9,7 @@ exit status is 1 when a README is out of date.
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -28,7 +29,36 @@ def describe(spec):
     return kind
 
 
-def rows(options, prefix=""):
+def checked(key, spec, rule):
+    """What role_input (plugins/action/role_input.py) checks of an option beyond its type, in
+    words: its defaults (ranges, absolute paths) and the role's rule for it."""
+    kind = spec.get("type", "str")
+    words = []
+    if kind in ("int", "float"):
+        bounds = {"min": 0}
+        if re.search(r"(^|_)port$", key.split(".")[-1]):
+            bounds = {"min": 1, "max": 65535}
+        bounds.update({k: rule[k] for k in ("min", "max") if k in rule})
+        low, high = bounds.get("min"), bounds.get("max")
+        words.append(f"{low}-{high}" if high is not None else f">= {low}")
+    if kind == "path":
+        words.append("an absolute path")
+    if "form" in rule:
+        words.append(rule["form"])
+    if "url" in rule:
+        words.append("a URL: " + ", ".join(f"{scheme}://" for scheme in rule["url"]))
+    if rule.get("inside"):
+        words.append("a relative path inside its directory")
+    if rule.get("timezone"):
+        words.append("a time zone name")
+    if rule.get("required"):
+        words.append("not empty")
+    if words and kind == "list":
+        return "each item " + ", ".join(words)
+    return ", ".join(words)
+
+
+def rows(options, rules, prefix=""):
     for name, spec in options.items():
         description = spec.get("description", "")
         if isinstance(description, list):
@@ -40,22 +70,28 @@ def rows(options, prefix=""):
             extra.append("one of " + ", ".join(f"`{c}`" for c in spec["choices"]))
         if spec.get("no_log"):
             extra.append("secret, never printed")
+        rule_key = f"{prefix}{name}"
+        check_words = checked(rule_key, spec, rules.get(rule_key, {}))
+        if check_words:
+            extra.append("checked: " + check_words)
         default = f"`{json.dumps(spec['default'])}`" if "default" in spec else ""
         text = description + (f" ({'; '.join(extra)})" if extra else "")
         yield f"| `{prefix}{name}` | {describe(spec)} | {cell(default)} | {cell(text)} |"
         if "options" in spec:
             inner = f"{prefix}{name}[]." if spec.get("type") == "list" else f"{prefix}{name}."
-            yield from rows(spec["options"], inner)
+            yield from rows(spec["options"], rules, inner)
 
 
 def render(role_dir):
     specs = yaml.safe_load((role_dir / "meta/argument_specs.yml").read_text())["argument_specs"]
+    role_vars = yaml.safe_load((role_dir / "vars/main.yml").read_text()) or {}
+    rules = role_vars.get(f"_{role_dir.resolve().name}_input_rules") or {}
     out = []
     for entry, spec in specs.items():
         out.append(f"Entry point `{entry}`: {spec.get('short_description', '')}\n")
         out.append("| variable | type | default | description |")
         out.append("| --- | --- | --- | --- |")
-        out.extend(rows(spec.get("options", {})))
+        out.extend(rows(spec.get("options", {}), rules))
         out.append("")
     return "\n".join(out)
 
