@@ -8,8 +8,8 @@ The table goes between the markers <!-- BEGIN ARGUMENT SPECS --> and
 exit status is 1 when a README is out of date.
 """
 
+import importlib.util
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -29,17 +29,26 @@ def describe(spec):
     return kind
 
 
+def load_role_input():
+    """plugins/action/role_input.py, whose effective_rule says what it checks of an option."""
+    source = Path(__file__).resolve().parents[1] / "plugins/action/role_input.py"
+    spec = importlib.util.spec_from_file_location("role_input", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ROLE_INPUT = load_role_input()
+
+
 def checked(key, spec, rule):
-    """What role_input (plugins/action/role_input.py) checks of an option beyond its type, in
-    words: its defaults (ranges, absolute paths) and the role's rule for it."""
+    """What role_input checks of an option beyond its type, in words: the defaults of its type
+    (ranges, absolute paths) and the role's rule for it."""
     kind = spec.get("type", "str")
+    rule = ROLE_INPUT.effective_rule(key, kind, rule)
     words = []
     if kind in ("int", "float"):
-        bounds = {"min": 0}
-        if re.search(r"(^|_)port$", key.split(".")[-1]):
-            bounds = {"min": 1, "max": 65535}
-        bounds.update({k: rule[k] for k in ("min", "max") if k in rule})
-        low, high = bounds.get("min"), bounds.get("max")
+        low, high = rule.get("min"), rule.get("max")
         words.append(f"{low}-{high}" if high is not None else f">= {low}")
     if kind == "path":
         words.append("an absolute path")

@@ -29,8 +29,11 @@ DOCUMENTATION = """
             C(min), C(max), C(match) (a regular expression the whole value must match) with
             C(form) (the expected form, in words), C(url) (the URL schemes allowed),
             C(inside) (a relative path that stays inside its directory), C(timezone) (an IANA
-            time zone name known to the controller). For a list of strings, the rules apply
-            to each item. An empty string passes every rule unless C(required) is true.
+            time zone name known to the controller), C(like) (one of the forms several roles
+            share, below; the rule's own keys win). For a list of strings, the rules apply to
+            each item. An empty string passes every rule unless C(required) is true.
+          - "Shared forms: C(git_remote), C(git_ref), C(size) (a Docker log size such as 10m),
+            C(absolute_path)."
         type: dict
         default: {}
 """
@@ -50,6 +53,28 @@ URL = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>[^\s]*)$")
 URL_CREDENTIALS = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*:/+)[^/@\s]*@|(?P<bare>^|[\s'\"])[^/@\s:'\"]+:[^/@\s]*@", re.IGNORECASE)
 HIDDEN = "(value hidden)"
+
+# Forms several roles share, named in a rule as `like: NAME`.
+FORMS = {
+    "git_remote": {
+        "match": r"(?:(?:ssh|https?|git|file)://\S+|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+:\S+|/\S*)",
+        "form": "a git remote (ssh://, https://, user@host:path, or an absolute path)",
+    },
+    "git_ref": {"match": r"[A-Za-z0-9][A-Za-z0-9._/-]*", "form": "a branch, tag or commit (no spaces)"},
+    "size": {"match": r"[0-9]+[kmg]", "form": "a size: digits and k, m or g (10m)"},
+    "absolute_path": {"match": r"/.*", "form": "empty or an absolute path"},
+}
+
+
+def effective_rule(key, declared, rule):
+    """An option's rule as checked: its shared form (like), its own keys over it, and the
+    defaults of its type (an int or float not negative, a *port 1-65535)."""
+    rule = {**(FORMS[rule["like"]] if "like" in rule else {}), **rule}
+    if declared in ("int", "float"):
+        if PORT_NAME.search(key.split(".")[-1]):
+            rule = {"min": 1, "max": 65535, **rule}
+        rule = {"min": 0, **rule}
+    return rule
 
 
 def redact(text):
@@ -181,11 +206,7 @@ def check(name, value, spec, rules, warnings, secret=False, rule_key=None):
             return [f"{name}: expected {EXPECTED[declared]}, got {got}{detail}{hint}"]
         if declared in ("int", "float"):
             value = as_number(declared, value)
-    rule = rules.get(rule_key, {})
-    if declared in ("int", "float"):
-        if PORT_NAME.search(rule_key.split(".")[-1]):
-            rule = {"min": 1, "max": 65535, **rule}
-        rule = {"min": 0, **rule}
+    rule = effective_rule(rule_key, declared, rules.get(rule_key, {}))
     if declared == "path" and value != "" and not value.startswith("/"):
         lines.append(f"{name}: must be an absolute path, got {shown(value, secret)}")
     if declared in ("str", "path", "int", "float"):

@@ -16,7 +16,7 @@ role_input = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(role_input)
 
 ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/meta/argument_specs.yml"))
-RULE_KEYS = {"min", "max", "match", "form", "url", "inside", "timezone", "required"}
+RULE_KEYS = {"min", "max", "match", "form", "url", "inside", "timezone", "required", "like"}
 
 
 def options_of(role, entry_point="main"):
@@ -124,6 +124,13 @@ def test_a_rule_refuses_a_value_of_the_wrong_form(value, rule, expected):
     assert len(lines) == 1 and expected in lines[0], lines
 
 
+def test_a_shared_form_is_checked_and_a_rule_may_say_it_in_its_own_words():
+    lines, _ = problems({"x": "feature x", "y": "feature y"}, {"x": {}, "y": {}},
+                        {"x": {"like": "git_ref"}, "y": {"like": "git_ref", "form": "a branch name"}})
+    assert lines == ["x: must be a branch, tag or commit (no spaces), got 'feature x'",
+                     "y: must be a branch name, got 'feature y'"]
+
+
 def test_an_empty_value_passes_a_rule_that_does_not_require_it():
     assert problems({"x": ""}, {"x": {}}, {"x": {"url": ["https"], "match": "a+"}})[0] == []
 
@@ -185,6 +192,8 @@ def test_every_rule_names_an_option_and_says_what_it_checks(role):
     for name, rule in rules_of(role).items():
         assert name in targets, f"{role}: rule for unknown option {name}"
         assert set(rule) <= RULE_KEYS and rule, f"{role}: {name}: unknown rule keys {set(rule) - RULE_KEYS}"
+        assert rule.get("like", "git_ref") in role_input.FORMS, f"{role}: {name}: no shared form {rule['like']}"
+        rule = role_input.effective_rule(name, "str", rule)
         if "match" in rule:
             re.compile(rule["match"])
             assert "form" in rule, f"{role}: {name}: a match needs its form in words"
