@@ -34,6 +34,18 @@ def operator(host, command):
     return as_user(host, "debian", command, login=True)
 
 
+def lab_shell(host, target, command, user=None, check=True):
+    """Run a shell command on lab hosts through Ansible from the admin host, as root (or as
+    `user`). Its stdout; with check=False, (rc, stdout) and no assertion."""
+    become = f"-b --become-user {user}" if user else "-b"
+    result = operator(host, f"ansible {target} {become} -m ansible.builtin.shell -a {shlex.quote(command)} -o")
+    out = result.stdout.split("(stdout) ", 1)[1].replace("\\n", "\n") if "(stdout) " in result.stdout else ""
+    if not check:
+        return result.rc, out
+    assert result.rc == 0, result.stdout + result.stderr
+    return out
+
+
 def recap(output):
     """The PLAY RECAP of an ansible-playbook run: {host: {"ok": n, "changed": n, ...}}."""
     return {

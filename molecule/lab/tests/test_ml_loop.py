@@ -1,11 +1,15 @@
 """The ML loop on the lab, as its operator runs it from the admin host (issue 7).
 
-In order (the tests depend on it): release.yml trains the example project on ml as alice,
-versions it to data (git + DVC) and serves exactly that revision's model on prod; training
-again with nothing changed changes nothing; a hyperparameter alice pushes is trained and
-released into a new model; rollback_model.yml serves the previous model again;
-deploy_model.yml serves a revision named on the command line; the DATA store keeps both
-models.
+In order (the tests depend on it): a dry run of train.yml on the fresh ml host changes
+nothing; release.yml trains the example project on ml as alice, seeds the empty remote and
+versions the training to data (git + DVC), and serves exactly that revision's model on prod
+(which pulled it: another host gets the same model); training again with nothing changed
+changes nothing, nor does its dry run; local changes in the working copy stop the training
+and are kept; a hyperparameter alice pushes is trained and released into a new model;
+rollback_model.yml serves the previous model again; deploy_model.yml serves a revision
+named on the command line; the DATA store keeps both models.
+
+Role ml_project has no scenario of its own: these are its tests (on the lab's Debian).
 """
 
 import json
@@ -14,27 +18,29 @@ import shlex
 
 import pytest
 import yaml
-from molecule_helpers import operator
+from molecule_helpers import lab_shell, operator
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
 REPO = "/srv/git/iris_project.git"
 STORE = "/srv/dvc"
+WORK = "/srv/ml/iris_project"  # the trainer's working copy on ml (ml_project_dir)
 RELEASES = {}
 
 
+def run(host, name, *extra):
+    return operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
+
+
 def playbook(host, name, *extra):
-    result = operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
+    result = run(host, name, *extra)
     assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result.stdout
 
 
 def on(host, target, command, user=None):
     """Run a shell command on a lab host through Ansible (as root, or as `user`); its stdout."""
-    become = f"-b --become-user {user}" if user else "-b"
-    result = operator(host, f"ansible {target} {become} -m ansible.builtin.shell -a {shlex.quote(command)} -o")
-    assert result.rc == 0, result.stdout + result.stderr
-    return result.stdout.split("(stdout) ", 1)[1].replace("\\n", "\n") if "(stdout) " in result.stdout else ""
+    return lab_shell(host, target, command, user=user)
 
 
 def health(host):
@@ -60,6 +66,14 @@ def predict(host, row):
     return json.loads(result.stdout)
 
 
+def test_a_dry_run_before_the_first_training_changes_nothing(host):
+    result = run(host, "train.yml", "--check", "--diff")
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    # Nothing was seeded, cloned or pushed.
+    assert on(host, "data", f"git --git-dir={REPO} for-each-ref | wc -l").strip() == "0"
+    assert on(host, "ml", f"test -e {WORK} && echo there || echo absent").strip() == "absent"
+
+
 def test_release_serves_the_model_it_trained(host):
     playbook(host, "release.yml")
     want = published(host)
@@ -70,10 +84,44 @@ def test_release_serves_the_model_it_trained(host):
     RELEASES["first"] = want
 
 
+def test_the_first_training_seeded_the_remote_then_pushed_its_commit(host):
+    if "first" not in RELEASES:
+        pytest.skip("the first release failed")
+    log = on(host, "data", f"git --git-dir={REPO} log --format=%s main").splitlines()
+    assert len(log) == 2 and log[1] == "Import iris_project", log
+    assert log[0].startswith("Train iris_project on "), log
+    metrics = json.loads(on(host, "data", f"git --git-dir={REPO} show main:metrics.json"))
+    assert set(metrics) == {"accuracy", "f1_macro"} and metrics["accuracy"] >= 0.9, metrics
+    # The trainer's working copy: hers, clean, at the pushed commit, with the model dvc.lock names.
+    assert on(host, "ml", f"stat -c %U {WORK}").strip() == "alice"
+    assert on(host, "ml", f"cd {WORK} && git status --porcelain", user="alice").strip() == ""
+    assert on(host, "ml", f"cd {WORK} && git rev-parse HEAD", user="alice").strip() == RELEASES["first"]["revision"]
+    assert on(host, "ml", f"md5sum {WORK}/models/model.joblib").split()[0] == RELEASES["first"]["md5"]
+
+
 def test_training_again_without_changes_changes_nothing(host):
     out = playbook(host, "train.yml")
     assert "changed=0" in out, out[-2000:]
     assert published(host)["revision"] == RELEASES["first"]["revision"]
+
+
+def test_a_dry_run_on_the_trained_host_changes_nothing(host):
+    out = playbook(host, "train.yml", "--check", "--diff")
+    assert "changed=0" in out and "failed=0" in out, out[-2000:]
+
+
+def test_local_changes_in_the_working_copy_are_never_overwritten(host):
+    if "first" not in RELEASES:
+        pytest.skip("the first release failed")
+    on(host, "ml", f"echo '# mine' >> {WORK}/src/train.py", user="alice")
+    try:
+        result = run(host, "train.yml")
+        assert result.rc == 2, result.stdout[-3000:]
+        assert "Local modifications exist" in result.stdout, result.stdout[-3000:]
+        assert "# mine" in on(host, "ml", f"tail -1 {WORK}/src/train.py")
+        assert published(host)["revision"] == RELEASES["first"]["revision"]
+    finally:
+        on(host, "ml", f"cd {WORK} && git checkout -- src/train.py", user="alice")
 
 
 def test_a_new_hyperparameter_is_released_as_a_new_model(host):
