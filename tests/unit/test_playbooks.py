@@ -54,10 +54,22 @@ def test_each_group_gets_its_roles():
     wanted = {"common": "", "data_storage": "data", "git": "admin eda ml prod", "conda": "eda ml",
               "dvc": "eda ml prod", "docker": "prod", "jupyterhub": "eda"}
     found = {name: when for play in plays for name, when in roles_of(play)}
+    # Backups go where there is something to back up (backup_paths; group_vars/data.yml).
+    assert found.pop("backup") == "backup_paths | default([]) | length > 0"
     assert set(found) == set(wanted)
     for role, groups in wanted.items():
         for group in groups.split():
             assert f"'{group}'" in found[role], (role, group, found[role])
+
+
+def test_data_backs_up_what_data_storage_keeps_after_it_is_made():
+    plays = load("site.yml")
+    names = [name for name, _ in roles_of(plays[stage_of(plays, "backup")])]
+    assert stage_of(plays, "data_storage") == stage_of(plays, "backup")
+    assert names.index("data_storage") < names.index("backup")
+    data = yaml.safe_load((ROOT / "group_vars" / "data.yml").read_text())
+    assert data["backup_paths"] == ["{{ data_storage_path }}", "{{ data_storage_git_path }}"]
+    assert "groups['admin']" in data["backup_server"]
 
 
 def test_group_playbooks_are_site_limited_to_their_group():
