@@ -1,0 +1,111 @@
+"""Backups and restores on the lab (issue 21), as its operator runs them from the admin host.
+
+site.yml set up data1's backups to admin1 (group_vars/data.yml: the DVC store and the git
+repositories, over SFTP). After the ML loop (the store holds two models, the repository
+their commits), in order: a backup lands on admin1 as ciphertext, where only the backup
+account reads it, and that account can do nothing but SFTP; a restore drill gives back every
+byte; a restore never writes over files unless told to, and in place brings back a lost
+file; a failed backup is visible (the playbook's message, the metric), the next good one
+clears it; the timer is on.
+"""
+
+import os
+import shlex
+
+from molecule_helpers import lab_shell, operator, task_blocks
+
+PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
+testinfra_hosts = [f"ansible://{PREFIX}-admin"]
+REPOSITORY = "/srv/backup/data1"  # on admin1, the backup server
+DRILL = "/var/tmp/mlp-restore-drill"
+METRICS = "/var/lib/prometheus/node-exporter/mlp_backup.prom"
+
+
+def run(host, name, *extra):
+    return operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
+
+
+def on_data(host, command, check=True):
+    return lab_shell(host, "data1", command, check=check)
+
+
+def metric(host, name):
+    for line in on_data(host, f"cat {METRICS}").splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in {METRICS}")
+
+
+def test_a_backup_lands_on_the_admin_host_encrypted(host):
+    result = run(host, "backup.yml", "--limit", "data")
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    (shown,) = [block for block in task_blocks(result.stdout) if block.startswith("TASK [backup : Show the snapshots]")]
+    assert "/srv/dvc" in shown and "/srv/git" in shown, shown
+    repo = host.file(REPOSITORY)
+    assert repo.is_directory and repo.user == "mlp-backup" and repo.mode == 0o700
+    assert host.file(f"{REPOSITORY}/config").exists and host.file(f"{REPOSITORY}/keys").is_directory
+    # Ciphertext only: nothing of the repositories' text (their names, the commit messages).
+    assert host.run(f"grep -rlaE 'iris_project|Train iris' {REPOSITORY}").stdout == ""
+    assert metric(host, "mlp_backup_last_run_success") == 1
+
+
+def test_the_backup_account_can_do_nothing_but_sftp(host):
+    rc, out = on_data(host, "ssh -i /etc/mlplatform/backup/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes"
+                      " -o UserKnownHostsFile=/etc/mlplatform/backup/known_hosts mlp-backup@admin1 id </dev/null",
+                      check=False)
+    assert "uid=" not in out, out
+    # The key is this host's own, readable by root only.
+    assert on_data(host, "stat -c '%U %a' /etc/mlplatform/backup/id_ed25519").strip() == "root 600"
+
+
+def test_a_restore_drill_gives_back_every_byte(host):
+    on_data(host, f"rm -rf {DRILL}")
+    result = run(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    for path in ("/srv/dvc", "/srv/git"):
+        rc, out = on_data(host, f"diff -r --no-dereference {path} {DRILL}{path} && echo same", check=False)
+        assert rc == 0 and "same" in out, (path, out)
+    # Ownership and modes too (the team's group, setgid), and git finds nothing wrong.
+    assert on_data(host, "stat -c '%G %a' /srv/dvc") == on_data(host, f"stat -c '%G %a' {DRILL}/srv/dvc")
+    assert on_data(host, f"git --git-dir={DRILL}/srv/git/iris_project.git fsck --full 2>&1 && echo fsck-ok").strip().endswith("fsck-ok")
+
+
+def test_a_restore_never_writes_over_files_unless_told_to(host):
+    again = run(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
+    assert again.rc != 0 and "a restore would overwrite them" in " ".join(again.stdout.split()), again.stdout[-2000:]
+    everywhere = run(host, "restore.yml")
+    assert everywhere.rc != 0 and "with --limit" in everywhere.stdout, everywhere.stdout[-2000:]
+    # A file of the store lost: in place without overwrite is refused, with it the file is back.
+    model = on_data(host, "find /srv/dvc/files -type f | head -1").strip()
+    digest = on_data(host, f"sha256sum {model}").split()[0]
+    on_data(host, f"rm {model}")
+    refused = run(host, "restore.yml", "--limit", "data1")
+    assert refused.rc != 0 and "(in place)" in refused.stdout, refused.stdout[-2000:]
+    restored = run(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
+    assert restored.rc == 0, restored.stdout[-3000:]
+    assert on_data(host, f"sha256sum {model}").split()[0] == digest
+    on_data(host, f"rm -rf {DRILL}")
+
+
+def test_a_failed_backup_is_visible_and_the_next_good_one_clears_it(host):
+    last_success = metric(host, "mlp_backup_last_success_timestamp_seconds")
+    host.run(f"mv {REPOSITORY} {REPOSITORY}.away")
+    try:
+        failed = run(host, "backup.yml", "--limit", "data")
+    finally:
+        host.run(f"mv {REPOSITORY}.away {REPOSITORY}")
+    assert failed.rc != 0 and "The backup of data1 failed" in failed.stdout, failed.stdout[-2000:]
+    assert "mlp-backup: restic backup failed" in failed.stdout
+    assert metric(host, "mlp_backup_last_run_success") == 0
+    assert metric(host, "mlp_backup_last_success_timestamp_seconds") == last_success
+    good = run(host, "backup.yml", "--limit", "data")
+    assert good.rc == 0, good.stdout[-3000:]
+    assert metric(host, "mlp_backup_last_run_success") == 1
+    assert metric(host, "mlp_backup_last_success_timestamp_seconds") > last_success
+
+
+def test_the_backup_timer_is_on_with_a_next_run(host):
+    out = on_data(host, "systemctl is-enabled mlp-backup.timer; systemctl show mlp-backup.timer"
+                  " --property=NextElapseUSecRealtime --value")
+    enabled, next_run = out.strip().split("\n")
+    assert enabled == "enabled" and next_run.strip(), out
