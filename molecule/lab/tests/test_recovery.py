@@ -6,7 +6,8 @@ their commits), in order: a backup lands on admin1 as ciphertext, where only the
 account reads it, and that account can do nothing but SFTP; a restore drill gives back every
 byte; a restore never writes over files unless told to, and in place brings back a lost
 file; a failed backup is visible (the playbook's message, the metric), the next good one
-clears it; the timer is on.
+clears it; the timer is on; a wrong backup_password stops site.yml before the host's
+password file changes.
 """
 
 import os
@@ -109,3 +110,14 @@ def test_the_backup_timer_is_on_with_a_next_run(host):
                   " --property=NextElapseUSecRealtime --value")
     enabled, next_run = out.strip().split("\n")
     assert enabled == "enabled" and next_run.strip(), out
+
+
+def test_a_wrong_password_stops_the_role_and_the_host_keeps_the_right_one(host):
+    before = on_data(host, "sha256sum /etc/mlplatform/backup/password").split()[0]
+    wrong = run(host, "site.yml", "--limit", "data1", "--tags", "backup", "-e", "backup_password=not-the-password-9c1e")
+    out = " ".join(wrong.stdout.split())
+    assert wrong.rc != 0 and "exists but cannot be read" in out and "wrong password" in out, wrong.stdout[-2000:]
+    assert "not-the-password-9c1e" not in wrong.stdout + wrong.stderr
+    assert on_data(host, "sha256sum /etc/mlplatform/backup/password").split()[0] == before
+    good = run(host, "backup.yml", "--limit", "data")
+    assert good.rc == 0, good.stdout[-3000:]
