@@ -45,12 +45,14 @@ def checked(key, spec, rule):
     """What role_input checks of an option beyond its type, in words: the defaults of its type
     (ranges, absolute paths) and the role's rule for it."""
     kind = spec.get("type", "str")
-    rule = ROLE_INPUT.effective_rule(key, kind, rule)
+    # A list's rule applies to each item, by the items' type (as role_input checks them).
+    item = spec.get("elements", "raw") if kind == "list" else kind
+    rule = ROLE_INPUT.effective_rule(key, item, rule)
     words = []
-    if kind in ("int", "float"):
+    if item in ("int", "float"):
         low, high = rule.get("min"), rule.get("max")
         words.append(f"{low}-{high}" if high is not None else f">= {low}")
-    if kind == "path":
+    if item == "path":
         words.append("an absolute path")
     if "form" in rule:
         words.append(rule["form"])
