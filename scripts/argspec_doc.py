@@ -62,6 +62,8 @@ def checked(key, spec, rule):
         words.append("a relative path inside its directory")
     if rule.get("timezone"):
         words.append("a time zone name")
+    if rule.get("network"):
+        words.append("an IP address or a network (CIDR)")
     if rule.get("required"):
         words.append("not empty")
     if words and kind == "list":

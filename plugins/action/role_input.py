@@ -7,14 +7,14 @@ DOCUMENTATION = """
     short_description: Check a role's variables as the role sees them, before anything changes
     description:
         - Ansible's role argument check converts a value to the declared type for the check
-          only: the role still sees what was written. A string where a list is expected passes
+          only; the role still sees what was written. A string where a list is expected passes
           (and is then used character by character), as do the string "False" for a bool, a
           dict for a string, or "k=v" for a dict. This action checks the values themselves,
           walking the role's own C(meta/argument_specs.yml) (the single source of types),
           nested options and list elements included.
         - It also checks the forms the argument spec cannot say, from the role's rules
-          (a static table in the role's vars/) and these defaults: an int or float is not
-          negative; an option whose name ends in C(port) is 1-65535; a C(path) is absolute.
+          (a static table in the role's vars/) and these defaults (an int or float is not
+          negative; an option whose name ends in C(port) is 1-65535; a C(path) is absolute).
         - The message names each wrong variable (with its index in a list) and what is wrong
           with it, and nothing else. It never shows the value of a C(no_log) option, nor the
           password or token inside a URL.
@@ -22,14 +22,15 @@ DOCUMENTATION = """
     options:
       entry_point:
         description: The entry point of the calling role's argument spec (by default the one
-          the role was called with: C(main), or its C(tasks_from)).
+          the role was called with, C(main) or its C(tasks_from)).
       rules:
         description:
           - Per option (C(name), or C(name[].sub) for an option of a list's items), a dict of
             C(min), C(max), C(match) (a regular expression the whole value must match) with
             C(form) (the expected form, in words), C(url) (the URL schemes allowed),
             C(inside) (a relative path that stays inside its directory), C(timezone) (an IANA
-            time zone name known to the controller), C(like) (one of the forms several roles
+            time zone name known to the controller), C(network) (an IPv4 or IPv6 address, or a
+            network in CIDR form without host bits), C(like) (one of the forms several roles
             share, below; the rule's own keys win). For a list of strings, the rules apply to
             each item. An empty string passes every rule unless C(required) is true.
           - "Shared forms: C(git_remote), C(git_ref), C(size) (a Docker log size such as 10m),
@@ -38,6 +39,7 @@ DOCUMENTATION = """
         default: {}
 """
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -164,6 +166,13 @@ def rule_problems(name, value, rule):
             problems.append("must be a URL (" + ", ".join(f"{s}://..." for s in rule["url"]) + ")")
     if rule.get("inside") and (value.startswith("/") or ".." in value.split("/")):
         problems.append("must be a relative path that stays inside its directory (no leading '/', no '..')")
+    if rule.get("network"):
+        try:
+            ipaddress.ip_network(value)
+        except ValueError as error:
+            reason = " (host bits set)" if "host bits" in str(error) else ""
+            problems.append("must be an IP address or a network in CIDR form (192.0.2.7, 10.0.0.0/8,"
+                            f" 2001:db8::/32){reason}")
     if rule.get("timezone"):
         try:
             import zoneinfo  # noqa: PLC0415 - only where a rule asks for it

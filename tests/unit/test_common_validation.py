@@ -43,6 +43,10 @@ def test_valid_input_passes(run_role_validation):
                      ["common_sshd_crypto_policy", "modern", "distribution"], id="unknown-crypto-policy"),
         pytest.param({"common_admin_sudo_nopasswd": "maybe"},
                      ["common_admin_sudo_nopasswd", "bool"], id="not-a-bool"),
+        pytest.param({"common_firewall_allow": [{"port": 53, "proto": "icmp"}]},
+                     ["common_firewall_allow", "proto", "tcp, udp"], id="firewall-unknown-proto"),
+        pytest.param({"common_firewall_allow": {"port": 443}},
+                     ["common_firewall_allow", "list"], id="firewall-allow-a-dict"),
     ],
 )
 def test_argument_spec_rejects(run_role_validation, extra, expected):
@@ -79,6 +83,23 @@ def test_argument_spec_rejects(run_role_validation, extra, expected):
         pytest.param({"common_users": [{"name": "alice", "authorized_keys": [KEY],
                                         "groups": ["no-such-group"]}]},
                      ["common_users[].groups", "no-such-group"], id="unknown-group"),
+        pytest.param({"common_firewall_allow": [{"port": 443, "sources": ["10.0.0.0/33"]}]},
+                     ["common_firewall_allow[0].sources[0]", "network in CIDR form", "10.0.0.0/33"],
+                     id="firewall-source-not-a-network"),
+        pytest.param({"common_firewall_ssh_sources": ["10.1.2.3/8"]},
+                     ["common_firewall_ssh_sources[0]", "host bits set"], id="firewall-host-bits"),
+        pytest.param({"common_firewall_ssh_sources": [""]},
+                     ["common_firewall_ssh_sources[0]", "is required (empty)"], id="firewall-empty-source"),
+        pytest.param({"common_firewall_allow": [{"port": 70000}]},
+                     ["common_firewall_allow[0].port", "70000 is out of range (1-65535)"],
+                     id="firewall-port-out-of-range"),
+        pytest.param({"common_firewall_ssh_port": 0},
+                     ["common_firewall_ssh_port", "out of range (1-65535)"], id="firewall-ssh-port-zero"),
+        pytest.param({"common_firewall_allow": [{"port": 443, "sources": "10.0.0.0/8"}]},
+                     ["common_firewall_allow[0].sources", "expected a list"], id="firewall-sources-a-string"),
+        pytest.param({"ansible_connection": "ssh", "ansible_port": 2222},
+                     ["common_firewall_ssh_port", "on port 2222", "add the port to common_firewall_allow"],
+                     id="firewall-would-shut-ansible-out"),
     ],
 )
 def test_validation_rejects(run_role_validation, extra, expected):
@@ -99,3 +120,21 @@ def test_plain_password_is_refused_and_never_printed(run_role_validation):
     assert result.returncode != 0
     assert "alice is not a crypt(3) hash" in result.stdout
     assert PLAIN_PASSWORD not in result.stdout + result.stderr
+
+
+def test_firewall_input_that_fits_passes(run_role_validation):
+    result = run_role_validation("common", dict(
+        VALID, common_firewall_ssh_sources=["192.0.2.7", "10.0.0.0/8", "2001:db8::/32"],
+        common_firewall_allow=[{"port": 443, "comment": "hub"}, {"port": "8080", "proto": "udp",
+                                                                 "sources": ["fd00::1"]}]))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_firewall_opening_ansibles_port_passes_the_lockout_check(run_role_validation):
+    """sshd on 2222, said so: the check passes (the run then stops at the first task that
+    connects, as nothing listens on this machine's port 2222)."""
+    result = run_role_validation("common", dict(VALID, ansible_connection="ssh", ansible_port=2222,
+                                                common_firewall_ssh_port=2222))
+    lines = result.stdout.splitlines()
+    check = next(i for i, line in enumerate(lines) if "Refuse a firewall that would shut Ansible out" in line)
+    assert lines[check + 1].startswith("ok:"), result.stdout

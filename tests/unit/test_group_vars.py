@@ -130,3 +130,17 @@ def test_remotes_point_at_the_first_data_host(tmp_path):
                      "-a", json.dumps({"msg": "{{ dvc_remote_url }} {{ ml_project_git_repo }}"}), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ssh://192.0.2.40/srv/dvc ssh://192.0.2.40/srv/git/iris_project.git" in result.stdout
+
+
+def test_the_eda_firewall_opens_the_hubs_ports_and_follows_an_override(tmp_path):
+    """The hub's ports are named once (group_vars/eda.yml) for role jupyterhub and the host
+    firewall of role common; an inventory that moves the hub moves the firewall's rule."""
+    inventory = make_inventory(tmp_path)
+    msg = json.dumps({"msg": "{{ common_firewall_allow | map(attribute='port') | list }} {{ jupyterhub_https_port }}"})
+    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[80, 443] 443" in result.stdout, result.stdout
+    (inventory.parent / "group_vars").mkdir()
+    (inventory.parent / "group_vars" / "eda.yml").write_text("jupyterhub_https_port: 8443\n")
+    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
+    assert "[80, 8443] 8443" in result.stdout, result.stdout

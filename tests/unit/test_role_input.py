@@ -16,7 +16,7 @@ role_input = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(role_input)
 
 ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/meta/argument_specs.yml"))
-RULE_KEYS = {"min", "max", "match", "form", "url", "inside", "timezone", "required", "like"}
+RULE_KEYS = {"min", "max", "match", "form", "url", "inside", "timezone", "network", "required", "like"}
 
 
 def options_of(role, entry_point="main"):
@@ -114,6 +114,10 @@ def test_a_yes_no_choice_given_as_a_bool_passes_as_ansible_maps_it():
                      "must be a branch name, got 'feature x'", id="branch-with-space"),
         pytest.param("../x", {"inside": True}, "must be a relative path that stays inside", id="path-escapes"),
         pytest.param("Mars/Base", {"timezone": True}, "is not a time zone name", id="unknown-time-zone"),
+        pytest.param("10.0.0.0/33", {"network": True}, "must be an IP address or a network in CIDR form",
+                     id="network-prefix-too-long"),
+        pytest.param("10.0.0.1/8", {"network": True}, "(host bits set)", id="network-host-bits"),
+        pytest.param("example.org", {"network": True}, "network in CIDR form", id="network-a-name"),
         pytest.param("", {"required": True}, "is required (empty)", id="required-empty"),
         pytest.param(5, {"min": 10, "max": 20}, "5 is out of range (10-20)", id="below-a-range"),
     ],

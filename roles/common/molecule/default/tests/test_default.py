@@ -1,7 +1,11 @@
 """Behaviour of role `common` on a converged host (see converge.yml for the input)."""
 
 import base64
+import json
+import socket
+import subprocess
 import textwrap
+import time
 
 import pytest
 
@@ -281,3 +285,75 @@ def test_base_tools_work(host):
     assert host.run("git --version").rc == 0
     assert host.run("setfacl --version").rc == 0
     assert host.run("curl --version").rc == 0
+
+
+# --- host firewall ----------------------------------------------------------------------
+
+LISTENER = """
+    import socket, threading, time
+    def serve(port):
+        server = socket.create_server(("0.0.0.0", port))
+        while True:
+            server.accept()[0].close()
+    for port in (8000, 8001, 8002):
+        threading.Thread(target=serve, args=(port,), daemon=True).start()
+    time.sleep(120)
+"""
+
+
+def address_of(host):
+    """The container's address on its Docker network, as the Docker host sees it."""
+    networks = json.loads(subprocess.run(
+        ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", host.backend.get_hostname()],
+        check=True, capture_output=True, text=True).stdout)
+    return next(network["IPAddress"] for network in networks.values() if network["IPAddress"])
+
+
+def reaches(address, port, timeout=2.0):
+    """Whether a TCP connection from the Docker host (this test) to address:port opens."""
+    try:
+        socket.create_connection((address, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def listening(host):
+    """Something listening on 8000-8002 on every address of the host, for two minutes."""
+    run_python(host, LISTENER, background_log="/tmp/mlp-listener.log")
+    for _ in range(50):
+        if host.run("ss -Htln 'sport = :8002' | grep -q .").rc == 0:
+            break
+        time.sleep(0.1)
+    return address_of(host)
+
+
+def test_the_firewall_lets_in_ssh_and_the_served_ports_only(host, listening):
+    assert reaches(listening, 22)
+    assert reaches(listening, 8000)
+    # open to other networks only; not listed at all
+    assert not reaches(listening, 8001)
+    assert not reaches(listening, 8002)
+    # the host itself reaches them all
+    probe = "import socket; [socket.create_connection(('127.0.0.1', p), 2).close() for p in (8000, 8001, 8002)]"
+    assert host.run(f'python3 -c "{probe}"').rc == 0
+
+
+def test_the_firewall_replaces_only_its_own_table(host, listening):
+    """A restart reloads it, a stop removes it and nothing else (Docker's tables stay), and
+    the rules file says what each rule is for, on one line."""
+    assert host.run("nft add table ip mlp-test-other").rc == 0
+    try:
+        assert host.run("systemctl restart mlp-firewall").rc == 0
+        assert not reaches(listening, 8002)
+        assert host.run("systemctl stop mlp-firewall").rc == 0
+        tables = host.run("nft list tables").stdout
+        assert "mlp-test-other" in tables and "mlplatform" not in tables
+        assert reaches(listening, 8002)
+    finally:
+        host.run("systemctl start mlp-firewall")
+        host.run("nft delete table ip mlp-test-other")
+    assert not reaches(listening, 8002)
+    assert host.service("mlp-firewall").is_enabled
+    assert "# open to other networks only" in host.file("/etc/mlplatform/firewall.nft").content_string
