@@ -34,6 +34,12 @@ def operator(host, command):
     return as_user(host, "debian", command, login=True)
 
 
+def lab_playbook(host, name, *extra):
+    """Run playbooks/NAME with extra arguments as the lab's operator on its admin host (the
+    result: rc, stdout, stderr)."""
+    return operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
+
+
 def lab_shell(host, target, command, user=None, check=True):
     """Run a shell command on lab hosts through Ansible from the admin host, as root (or as
     `user`). Its stdout; with check=False, (rc, stdout) and no assertion."""

@@ -18,7 +18,7 @@ import shlex
 
 import pytest
 import yaml
-from molecule_helpers import lab_shell, operator
+from molecule_helpers import lab_playbook, lab_shell
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -28,12 +28,8 @@ WORK = "/srv/ml/iris_project"  # the trainer's working copy on ml (ml_project_di
 RELEASES = {}
 
 
-def run(host, name, *extra):
-    return operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
-
-
 def playbook(host, name, *extra):
-    result = run(host, name, *extra)
+    result = lab_playbook(host, name, *extra)
     assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result.stdout
 
@@ -67,7 +63,7 @@ def predict(host, row):
 
 
 def test_a_dry_run_before_the_first_training_changes_nothing(host):
-    result = run(host, "train.yml", "--check", "--diff")
+    result = lab_playbook(host, "train.yml", "--check", "--diff")
     assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
     # Nothing was seeded, cloned or pushed.
     assert on(host, "data", f"git --git-dir={REPO} for-each-ref | wc -l").strip() == "0"
@@ -115,7 +111,7 @@ def test_local_changes_in_the_working_copy_are_never_overwritten(host):
         pytest.skip("the first release failed")
     on(host, "ml", f"echo '# mine' >> {WORK}/src/train.py", user="alice")
     try:
-        result = run(host, "train.yml")
+        result = lab_playbook(host, "train.yml")
         assert result.rc == 2, result.stdout[-3000:]
         assert "Local modifications exist" in result.stdout, result.stdout[-3000:]
         assert "# mine" in on(host, "ml", f"tail -1 {WORK}/src/train.py")

@@ -11,19 +11,14 @@ password file changes.
 """
 
 import os
-import shlex
 
-from molecule_helpers import lab_shell, operator, task_blocks
+from molecule_helpers import lab_playbook, lab_shell, task_blocks
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
 REPOSITORY = "/srv/backup/data1"  # on admin1, the backup server
 DRILL = "/var/tmp/mlp-restore-drill"
 METRICS = "/var/lib/prometheus/node-exporter/mlp_backup.prom"
-
-
-def run(host, name, *extra):
-    return operator(host, " ".join(["ansible-playbook", f"playbooks/{name}", *map(shlex.quote, extra)]))
 
 
 def on_data(host, command, check=True):
@@ -38,7 +33,7 @@ def metric(host, name):
 
 
 def test_a_backup_lands_on_the_admin_host_encrypted(host):
-    result = run(host, "backup.yml", "--limit", "data")
+    result = lab_playbook(host, "backup.yml", "--limit", "data")
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
     (shown,) = [block for block in task_blocks(result.stdout) if block.startswith("TASK [backup : Show the snapshots]")]
     assert "/srv/dvc" in shown and "/srv/git" in shown, shown
@@ -61,7 +56,7 @@ def test_the_backup_account_can_do_nothing_but_sftp(host):
 
 def test_a_restore_drill_gives_back_every_byte(host):
     on_data(host, f"rm -rf {DRILL}")
-    result = run(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
+    result = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
     for path in ("/srv/dvc", "/srv/git"):
         rc, out = on_data(host, f"diff -r --no-dereference {path} {DRILL}{path} && echo same", check=False)
@@ -72,17 +67,17 @@ def test_a_restore_drill_gives_back_every_byte(host):
 
 
 def test_a_restore_never_writes_over_files_unless_told_to(host):
-    again = run(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
+    again = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
     assert again.rc != 0 and "a restore would overwrite them" in " ".join(again.stdout.split()), again.stdout[-2000:]
-    everywhere = run(host, "restore.yml")
+    everywhere = lab_playbook(host, "restore.yml")
     assert everywhere.rc != 0 and "with --limit" in everywhere.stdout, everywhere.stdout[-2000:]
     # A file of the store lost: in place without overwrite is refused, with it the file is back.
     model = on_data(host, "find /srv/dvc/files -type f | head -1").strip()
     digest = on_data(host, f"sha256sum {model}").split()[0]
     on_data(host, f"rm {model}")
-    refused = run(host, "restore.yml", "--limit", "data1")
+    refused = lab_playbook(host, "restore.yml", "--limit", "data1")
     assert refused.rc != 0 and "(in place)" in refused.stdout, refused.stdout[-2000:]
-    restored = run(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
+    restored = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
     assert restored.rc == 0, restored.stdout[-3000:]
     assert on_data(host, f"sha256sum {model}").split()[0] == digest
     on_data(host, f"rm -rf {DRILL}")
@@ -92,14 +87,14 @@ def test_a_failed_backup_is_visible_and_the_next_good_one_clears_it(host):
     last_success = metric(host, "mlp_backup_last_success_timestamp_seconds")
     host.run(f"mv {REPOSITORY} {REPOSITORY}.away")
     try:
-        failed = run(host, "backup.yml", "--limit", "data")
+        failed = lab_playbook(host, "backup.yml", "--limit", "data")
     finally:
         host.run(f"mv {REPOSITORY}.away {REPOSITORY}")
     assert failed.rc != 0 and "The backup of data1 failed" in failed.stdout, failed.stdout[-2000:]
     assert "mlp-backup: restic backup failed" in failed.stdout
     assert metric(host, "mlp_backup_last_run_success") == 0
     assert metric(host, "mlp_backup_last_success_timestamp_seconds") == last_success
-    good = run(host, "backup.yml", "--limit", "data")
+    good = lab_playbook(host, "backup.yml", "--limit", "data")
     assert good.rc == 0, good.stdout[-3000:]
     assert metric(host, "mlp_backup_last_run_success") == 1
     assert metric(host, "mlp_backup_last_success_timestamp_seconds") > last_success
@@ -114,10 +109,10 @@ def test_the_backup_timer_is_on_with_a_next_run(host):
 
 def test_a_wrong_password_stops_the_role_and_the_host_keeps_the_right_one(host):
     before = on_data(host, "sha256sum /etc/mlplatform/backup/password").split()[0]
-    wrong = run(host, "site.yml", "--limit", "data1", "--tags", "backup", "-e", "backup_password=not-the-password-9c1e")
+    wrong = lab_playbook(host, "site.yml", "--limit", "data1", "--tags", "backup", "-e", "backup_password=not-the-password-9c1e")
     out = " ".join(wrong.stdout.split())
     assert wrong.rc != 0 and "exists but cannot be read" in out and "wrong password" in out, wrong.stdout[-2000:]
     assert "not-the-password-9c1e" not in wrong.stdout + wrong.stderr
     assert on_data(host, "sha256sum /etc/mlplatform/backup/password").split()[0] == before
-    good = run(host, "backup.yml", "--limit", "data")
+    good = lab_playbook(host, "backup.yml", "--limit", "data")
     assert good.rc == 0, good.stdout[-3000:]
