@@ -100,6 +100,13 @@ def test_argument_spec_rejects(run_role_validation, extra, expected):
         pytest.param({"ansible_connection": "ssh", "ansible_port": 2222},
                      ["common_firewall_ssh_port", "on port 2222", "add the port to common_firewall_allow"],
                      id="firewall-would-shut-ansible-out"),
+        pytest.param({"common_fail2ban_ignore": ["ops.example.org"]},
+                     ["common_fail2ban_ignore[0]", "network in CIDR form", "ops.example.org"],
+                     id="fail2ban-ignore-a-name"),
+        pytest.param({"common_fail2ban_maxretry": 0},
+                     ["common_fail2ban_maxretry", "0 is out of range (>= 1)"], id="fail2ban-maxretry-zero"),
+        pytest.param({"common_fail2ban_bantime": -1},
+                     ["common_fail2ban_bantime", "out of range (>= 1)"], id="fail2ban-negative-bantime"),
     ],
 )
 def test_validation_rejects(run_role_validation, extra, expected):

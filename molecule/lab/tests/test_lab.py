@@ -62,6 +62,26 @@ def test_the_firewall_drops_what_a_host_does_not_serve(host):
     assert seen == {target: str(rc) for target, rc in probes.items()}, result.stdout + result.stderr
 
 
+def test_failed_ssh_logins_ban_their_source(host):
+    """fail2ban (role common) on admin1, this test's host: ml1 tries an account that does not
+    exist more often than common_fail2ban_maxretry allows; then admin1's sshd is closed to
+    ml1 and only to it (eda1 still connects), until the ban is lifted. (ml1 and admin1 have
+    no other business over SSH in these tests.)"""
+    ml1 = lab_shell(host, "ml1", "hostname -I").split()[0]
+    try:
+        lab_shell(host, "ml1", "for i in 1 2 3 4 5 6; do ssh -o BatchMode=yes -o StrictHostKeyChecking=no"
+                  " -o UserKnownHostsFile=/dev/null -o ConnectTimeout=3 mlp-no-such-user@admin1 true; done; true")
+        banned = host.run(f"for i in $(seq 20); do fail2ban-client status sshd | grep 'Banned IP list' | grep -qw {ml1}"
+                          " && exit 0; sleep 0.5; done; exit 1")
+        assert banned.rc == 0, host.run("fail2ban-client status sshd").stdout
+        rc, _ = lab_shell(host, "ml1", "timeout 5 bash -c '</dev/tcp/admin1/22'", check=False)
+        assert rc != 0
+        lab_shell(host, "eda1", "timeout 5 bash -c '</dev/tcp/admin1/22'")
+    finally:
+        host.run(f"fail2ban-client set sshd unbanip {ml1}")
+    lab_shell(host, "ml1", "timeout 5 bash -c '</dev/tcp/admin1/22'")
+
+
 def test_admin_has_passwordless_sudo_everywhere(host):
     result = operator(host, "ansible all -b -m command -a 'id -u' -o")
     assert result.rc == 0, result.stdout + result.stderr

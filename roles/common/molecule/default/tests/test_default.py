@@ -357,3 +357,25 @@ def test_the_firewall_replaces_only_its_own_table(host, listening):
     assert not reaches(listening, 8002)
     assert host.service("mlp-firewall").is_enabled
     assert "# open to other networks only" in host.file("/etc/mlplatform/firewall.nft").content_string
+
+
+# --- bans after failed SSH logins -------------------------------------------------------
+# (A ban earned by failed logins is tested in the lab, between two hosts: here every client
+# is the host itself, which fail2ban never bans.)
+
+def test_fail2ban_watches_sshd_in_the_journal_with_the_roles_settings(host):
+    status = host.run("fail2ban-client status sshd")
+    assert status.rc == 0, status.stderr
+    assert "Journal matches:" in status.stdout
+    assert host.run("fail2ban-client get sshd maxretry").stdout.strip() == "4"
+    ignored = host.run("fail2ban-client get sshd ignoreip").stdout
+    assert "192.0.2.7" in ignored and "2001:db8::/32" in ignored
+
+
+def test_a_ban_is_an_nftables_rule_and_lifts(host):
+    assert host.run("fail2ban-client set sshd banip 198.51.100.9").rc == 0
+    try:
+        assert "198.51.100.9" in host.run("nft list table inet f2b-table").stdout
+    finally:
+        host.run("fail2ban-client set sshd unbanip 198.51.100.9")
+    assert "198.51.100.9" not in host.run("nft list table inet f2b-table").stdout
