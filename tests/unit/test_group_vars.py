@@ -144,3 +144,17 @@ def test_the_eda_firewall_opens_the_hubs_ports_and_follows_an_override(tmp_path)
     (inventory.parent / "group_vars" / "eda.yml").write_text("jupyterhub_https_port: 8443\n")
     result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
     assert "[80, 8443] 8443" in result.stdout, result.stdout
+
+
+def test_eda_backs_up_homes_shared_directory_and_hub_state_to_the_first_admin_host(tmp_path):
+    inventory = make_inventory(tmp_path)
+    inventory.write_text(inventory.read_text() + "    admin:\n      hosts:\n        ops1:\n")
+    msg = json.dumps({"msg": "{{ backup_paths | join(',') }} {{ backup_server }} {{ backup_exclude | join(',') }}"})
+    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/home,/srv/team,/var/lib/jupyterhub ops1 /var/lib/jupyterhub/jupyterhub.sqlite*" in result.stdout, result.stdout
+    # Without a shared directory, the backup leaves it out (no empty path).
+    (inventory.parent / "group_vars").mkdir()
+    (inventory.parent / "group_vars" / "eda.yml").write_text("jupyterhub_shared_dir: ''\n")
+    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
+    assert "/home,/var/lib/jupyterhub ops1" in result.stdout, result.stdout

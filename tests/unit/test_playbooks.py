@@ -62,14 +62,18 @@ def test_each_group_gets_its_roles():
             assert f"'{group}'" in found[role], (role, group, found[role])
 
 
-def test_data_backs_up_what_data_storage_keeps_after_it_is_made():
+def test_data_and_eda_back_up_what_their_roles_keep_after_it_is_made():
     plays = load("site.yml")
     names = [name for name, _ in roles_of(plays[stage_of(plays, "backup")])]
-    assert stage_of(plays, "data_storage") == stage_of(plays, "backup")
-    assert names.index("data_storage") < names.index("backup")
+    for role in ("data_storage", "jupyterhub"):
+        assert stage_of(plays, role) == stage_of(plays, "backup")
+        assert names.index(role) < names.index("backup")
     data = yaml.safe_load((ROOT / "group_vars" / "data.yml").read_text())
     assert data["backup_paths"] == ["{{ data_storage_path }}", "{{ data_storage_git_path }}"]
-    assert "groups['admin']" in data["backup_server"]
+    eda = yaml.safe_load((ROOT / "group_vars" / "eda.yml").read_text())
+    assert "jupyterhub_state_dir" in eda["backup_paths"] and "jupyterhub_state_dir" in eda["backup_pre_commands"][0]["command"]
+    shared = yaml.safe_load((ROOT / "group_vars" / "all" / "backup.yml").read_text())
+    assert "groups['admin']" in shared["backup_server"]
 
 
 def test_group_playbooks_are_site_limited_to_their_group():

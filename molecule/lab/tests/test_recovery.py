@@ -116,3 +116,40 @@ def test_a_wrong_password_stops_the_role_and_the_host_keeps_the_right_one(host):
     assert on_data(host, "sha256sum /etc/mlplatform/backup/password").split()[0] == before
     good = lab_playbook(host, "backup.yml", "--limit", "data")
     assert good.rc == 0, good.stdout[-3000:]
+
+
+EDA_DRILL = "/var/tmp/mlp-restore-drill-eda"
+HUB_STATE = "/var/lib/jupyterhub"
+HUB_TABLES = ("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table'"
+              " ORDER BY name); SELECT version_num FROM alembic_version; PRAGMA integrity_check")
+
+
+def hub_db(host, path):
+    """The tables, schema version and integrity of a hub database on eda1 (read-only)."""
+    script = ("import sqlite3, sys; db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True);"
+              " [print(db.execute(q).fetchone()[0]) for q in sys.argv[2].split('; ')]")
+    return lab_shell(host, "eda1", f"python3 -c \"{script}\" {path} \"{HUB_TABLES}\"").split("\n")[:3]
+
+
+def test_eda_homes_and_the_hubs_database_restore_from_a_backup_taken_while_it_runs(host):
+    """EDA's backup (group_vars/eda.yml): the team's homes and the hub's state, with the
+    database as the pre-command's online copy while the hub runs, the live file left out."""
+    lab_shell(host, "eda1", "printf 'notes of alice\\n' > /home/alice/notes.txt && chown alice: /home/alice/notes.txt"
+              " && systemctl is-active jupyterhub")
+    result = lab_playbook(host, "backup.yml", "--limit", "eda")
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    assert "mlp-backup: an online copy of the hub's database" in lab_shell(
+        host, "eda1", "journalctl -u mlp-backup.service --no-pager -o cat -n 200")
+    lab_shell(host, "eda1", f"rm -rf {EDA_DRILL}")
+    restored = lab_playbook(host, "restore.yml", "--limit", "eda1", "-e", f"backup_restore_target={EDA_DRILL}")
+    assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+    rc, out = lab_shell(host, "eda1", f"diff -r --no-dereference /home/alice {EDA_DRILL}/home/alice && echo same"
+                        f" && stat -c '%U %a' {EDA_DRILL}/home/alice/notes.txt", check=False)
+    assert rc == 0 and out.split("\n")[:2] == ["same", "alice 644"], out
+    # The live database is not in the snapshot; its copy is, whole, with the hub's tables.
+    rc, _ = lab_shell(host, "eda1", f"test -e {EDA_DRILL}{HUB_STATE}/jupyterhub.sqlite", check=False)
+    assert rc != 0
+    tables, version, integrity = hub_db(host, f"{EDA_DRILL}{HUB_STATE}/jupyterhub.backup.sqlite")
+    assert integrity == "ok" and {"users", "servers", "api_tokens"} <= set(tables.split()), tables
+    assert [tables, version] == hub_db(host, f"{HUB_STATE}/jupyterhub.sqlite")[:2]
+    lab_shell(host, "eda1", f"rm -rf {EDA_DRILL}")
