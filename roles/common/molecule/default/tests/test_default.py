@@ -107,6 +107,12 @@ def test_sshd_effective_configuration(host):
     assert effective["passwordauthentication"] == "no"
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["x11forwarding"] == "no"
+    assert effective["allowagentforwarding"] == "no"
+    assert effective["allowtcpforwarding"] == "yes"
+    assert effective["maxauthtries"] == "3"
+    assert effective["loglevel"] == "VERBOSE"
+    assert effective["compression"] == "no"
+    assert (effective["tcpkeepalive"], effective["clientaliveinterval"], effective["clientalivecountmax"]) == ("no", "300", "2")
 
 
 def test_sshd_offers_no_weak_algorithm(host):
@@ -256,6 +262,24 @@ def test_a_program_that_crashes_leaves_no_core_file(host):
     cmd = ssh_as(host, "alice", key="alice_ssh",
                  command="cd /tmp && ulimit -Sc unlimited 2>/dev/null; sh -c 'kill -SEGV $$'; ls /tmp | grep -c core")
     assert cmd.stdout.strip().endswith("0"), cmd.stdout + cmd.stderr
+
+
+def test_homes_are_private(host):
+    """common_home_mode 0750: bob cannot look into alice's home, she can."""
+    peek = ssh_as(host, "bob", key="bob_ssh", command="ls /home/alice")
+    assert peek.rc != 0 and "Permission denied" in peek.stderr, peek.stdout + peek.stderr
+    assert ssh_as(host, "alice", key="alice_ssh", command="ls -a /home/alice").rc == 0
+
+
+def test_installed_packages_verify_against_their_checksums(host):
+    """debsums (common_hardening_packages): the files of sshd's package are as shipped."""
+    check = host.run("debsums -s openssh-server")
+    assert check.rc == 0, check.stdout + check.stderr
+
+
+def test_the_login_banner_says_access_is_monitored(host):
+    for path in ("/etc/issue", "/etc/issue.net"):
+        assert "monitored and logged" in " ".join(host.file(path).content_string.split())
 
 
 def test_security_upgrades_are_turned_on(host):
