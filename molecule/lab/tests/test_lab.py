@@ -1,6 +1,7 @@
 """The lab as its operator sees it: on the admin host, logged in as the operator."""
 
 import os
+import shlex
 
 from molecule_helpers import lab_shell, operator
 
@@ -80,6 +81,25 @@ def test_failed_ssh_logins_ban_their_source(host):
     finally:
         host.run(f"fail2ban-client set sshd unbanip {ml1}")
     lab_shell(host, "ml1", "timeout 5 bash -c '</dev/tcp/admin1/22'")
+
+
+LYNIS_GOAL = 75  # issue 16: the hardening index lynis gives every provisioned host
+
+
+def test_lynis_scores_every_host(host):
+    """lynis (Debian's package, a scanner this project did not write) inside each host,
+    all five at once: its hardening index reaches the goal on every host kind."""
+    command = ("command -v lynis >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q lynis"
+               " >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q lynis >/dev/null; }; };"
+               " lynis audit system --quick --no-colors >/dev/null 2>&1;"
+               " sed -n 's/^hardening_index=//p' /var/log/lynis-report.dat")
+    result = operator(host, f"ansible all -b -f 5 -m ansible.builtin.shell -a {shlex.quote(command)} -o")
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    scores = {line.split(" |")[0]: int(line.rsplit("(stdout) ", 1)[1]) for line in result.stdout.splitlines()
+              if "(stdout) " in line}
+    print("lynis hardening index:", scores)
+    assert set(scores) == set(HOSTS), result.stdout
+    assert min(scores.values()) >= LYNIS_GOAL, scores
 
 
 def test_admin_has_passwordless_sudo_everywhere(host):
