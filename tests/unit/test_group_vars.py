@@ -132,29 +132,32 @@ def test_remotes_point_at_the_first_data_host(tmp_path):
     assert "ssh://192.0.2.40/srv/dvc ssh://192.0.2.40/srv/git/iris_project.git" in result.stdout
 
 
+def rendered(tmp_path, inventory, template, override=None):
+    """What `template` renders to for the probe host of `inventory`, after writing the
+    inventory's group_vars/eda.yml (override) if given."""
+    if override is not None:
+        (inventory.parent / "group_vars").mkdir(exist_ok=True)
+        (inventory.parent / "group_vars" / "eda.yml").write_text(override)
+    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug",
+                     "-a", json.dumps({"msg": template}), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def test_the_eda_firewall_opens_the_hubs_ports_and_follows_an_override(tmp_path):
     """The hub's ports are named once (group_vars/eda.yml) for role jupyterhub and the host
     firewall of role common; an inventory that moves the hub moves the firewall's rule."""
     inventory = make_inventory(tmp_path)
-    msg = json.dumps({"msg": "{{ common_firewall_allow | map(attribute='port') | list }} {{ jupyterhub_https_port }}"})
-    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "[80, 443] 443" in result.stdout, result.stdout
-    (inventory.parent / "group_vars").mkdir()
-    (inventory.parent / "group_vars" / "eda.yml").write_text("jupyterhub_https_port: 8443\n")
-    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
-    assert "[80, 8443] 8443" in result.stdout, result.stdout
+    template = "{{ common_firewall_allow | map(attribute='port') | list }} {{ jupyterhub_https_port }}"
+    assert "[80, 443] 443" in rendered(tmp_path, inventory, template)
+    assert "[80, 8443] 8443" in rendered(tmp_path, inventory, template, "jupyterhub_https_port: 8443\n")
 
 
 def test_eda_backs_up_homes_shared_directory_and_hub_state_to_the_first_admin_host(tmp_path):
     inventory = make_inventory(tmp_path)
     inventory.write_text(inventory.read_text() + "    admin:\n      hosts:\n        ops1:\n")
-    msg = json.dumps({"msg": "{{ backup_paths | join(',') }} {{ backup_server }} {{ backup_exclude | join(',') }}"})
-    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "/home,/srv/team,/var/lib/jupyterhub ops1 /var/lib/jupyterhub/jupyterhub.sqlite*" in result.stdout, result.stdout
+    template = "{{ backup_paths | join(',') }} {{ backup_server }} {{ backup_exclude | join(',') }}"
+    assert ("/home,/srv/team,/var/lib/jupyterhub ops1 /var/lib/jupyterhub/jupyterhub.sqlite*"
+            in rendered(tmp_path, inventory, template))
     # Without a shared directory, the backup leaves it out (no empty path).
-    (inventory.parent / "group_vars").mkdir()
-    (inventory.parent / "group_vars" / "eda.yml").write_text("jupyterhub_shared_dir: ''\n")
-    result = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug", "-a", msg, cwd=tmp_path)
-    assert "/home,/var/lib/jupyterhub ops1" in result.stdout, result.stdout
+    assert "/home,/var/lib/jupyterhub ops1" in rendered(tmp_path, inventory, template, "jupyterhub_shared_dir: ''\n")
