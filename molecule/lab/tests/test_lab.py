@@ -75,8 +75,10 @@ def test_failed_ssh_logins_ban_their_source(host):
         banned = host.run(f"for i in $(seq 20); do fail2ban-client status sshd | grep 'Banned IP list' | grep -qw {ml1}"
                           " && exit 0; sleep 0.5; done; exit 1")
         assert banned.rc == 0, host.run("fail2ban-client status sshd").stdout
-        rc, _ = lab_shell(host, "ml1", "timeout 5 bash -c '</dev/tcp/admin1/22'", check=False)
-        assert rc != 0
+        rc, out = lab_shell(host, "ml1", "getent hosts admin1; hostname -I; timeout 5 bash -c '</dev/tcp/admin1/22'",
+                            check=False)
+        assert rc != 0, (out, host.run("nft list ruleset; fail2ban-client status sshd;"
+                                       " journalctl -u fail2ban -n 20 --no-pager -o cat").stdout)
         lab_shell(host, "eda1", "timeout 5 bash -c '</dev/tcp/admin1/22'")
     finally:
         host.run(f"fail2ban-client set sshd unbanip {ml1}")
