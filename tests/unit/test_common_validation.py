@@ -100,6 +100,8 @@ def test_argument_spec_rejects(run_role_validation, extra, expected):
         pytest.param({"ansible_connection": "ssh", "ansible_port": 2222},
                      ["common_firewall_ssh_port", "on port 2222", "add the port to common_firewall_allow"],
                      id="firewall-would-shut-ansible-out"),
+        pytest.param({"ansible_connection": "ansible.builtin.ssh", "ansible_port": 2222},
+                     ["common_firewall_ssh_port", "on port 2222"], id="firewall-would-shut-ansible-out-fqcn"),
         pytest.param({"common_fail2ban_ignore": ["ops.example.org"]},
                      ["common_fail2ban_ignore[0]", "network in CIDR form", "ops.example.org"],
                      id="fail2ban-ignore-a-name"),

@@ -277,6 +277,13 @@ def test_installed_packages_verify_against_their_checksums(host):
     assert check.rc == 0, check.stdout + check.stderr
 
 
+def test_the_disabled_kernel_modules_would_not_load(host):
+    """common_disabled_kernel_modules: modprobe (a dry run, -n) would run /bin/false instead."""
+    for module in ("dccp", "usb-storage"):
+        plan = host.run(f"modprobe -n -v {module}")
+        assert "install /bin/false" in plan.stdout + plan.stderr, (module, plan.stdout, plan.stderr)
+
+
 def test_the_login_banner_says_access_is_monitored(host):
     for path in ("/etc/issue", "/etc/issue.net"):
         assert "monitored and logged" in " ".join(host.file(path).content_string.split())
