@@ -12,14 +12,23 @@ IMAGE_TARS = "/var/cache/mlplatform-images"
 
 
 @contextlib.contextmanager
-def running_container(host, name, image, command):
-    """A container NAME running COMMAND in the background, removed afterwards."""
+def running_container(host, name, image, command, options=""):
+    """A container NAME running COMMAND in the background (docker run OPTIONS), removed afterwards."""
     host.run("docker rm -f %s", name)
-    assert host.run(f"docker run -d --name %s %s {command}", name, image).rc == 0
+    assert host.run(f"docker run -d --name %s {options} %s {command}", name, image).rc == 0
     try:
         yield name
     finally:
         host.run("docker rm -f %s", name)
+
+
+def tcp_probe(address, port, tries):
+    """Python code that exits 0 once ADDRESS:PORT accepts a connection (TRIES half-second tries)."""
+    return ("import socket, time\n"
+            f"for _ in range({tries}):\n"
+            f"    try: socket.create_connection(('{address}', {port}), timeout=2); break\n"
+            "    except OSError: time.sleep(0.5)\n"
+            "else: raise SystemExit(1)\n")
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +68,18 @@ def test_containers_on_the_default_bridge_cannot_reach_each_other(host, test_ima
     """daemon.json icc false: the host reaches a container's port, another container does not."""
     with running_container(host, "mlp-icc-test", test_image, "python3 -m http.server 8000") as name:
         address = host.check_output("docker inspect -f '{{.NetworkSettings.IPAddress}}' %s", name)
-        probe = ("import socket, time\n"
-                 "for _ in range(20):\n"
-                 "    try: socket.create_connection(('%s', 8000), timeout=2); break\n"
-                 "    except OSError: time.sleep(0.5)\n"
-                 "else: raise SystemExit(1)\n") % address
-        assert host.run("python3 -c %s", probe).rc == 0  # the server answers the host
-        blocked = host.run("docker run --rm %s python3 -c %s", test_image, probe.replace("range(20)", "range(2)"))
+        assert host.run("python3 -c %s", tcp_probe(address, 8000, 20)).rc == 0  # the server answers the host
+        blocked = host.run("docker run --rm %s python3 -c %s", test_image, tcp_probe(address, 8000, 2))
         assert blocked.rc != 0, blocked.stdout
+
+
+def test_published_ports_are_forwarded_without_a_userland_proxy(host, test_image):
+    """daemon.json userland-proxy false: no docker-proxy process, and a published port
+    answers on the host's own address and on 127.0.0.1 (NAT, with route_localnet)."""
+    with running_container(host, "mlp-nat-test", test_image, "python3 -m http.server 8000", "-p 8089:8000"):
+        for address in ("127.0.0.1", host.check_output("hostname -I").split()[0]):
+            assert host.run("python3 -c %s", tcp_probe(address, 8089, 20)).rc == 0, address
+        assert host.run("pgrep -x docker-proxy").rc == 1
 
 
 def test_a_docker_group_user_runs_a_container(host, test_image):
