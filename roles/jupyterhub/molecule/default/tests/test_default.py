@@ -12,6 +12,7 @@ JupyterHub from the scenario's older release to the role's default keeps a runni
 the homes, the users and the secrets.
 """
 
+import datetime
 import functools
 import hashlib
 import json
@@ -176,6 +177,19 @@ def test_certificate_verifies_and_names_the_host(host, address, ca_file):
     text = host.check_output("openssl x509 -in /etc/jupyterhub/tls/cert.pem -noout -ext subjectAltName")
     for name in (f"IP Address:{address}", "DNS:eda", "DNS:hub.example.test"):
         assert name in text
+
+
+def certificate_days(host):
+    """Days from now until the hub's certificate expires, and its whole validity in days."""
+    dates = dict(line.split("=", 1) for line in host.check_output(
+        "openssl x509 -in /etc/jupyterhub/tls/cert.pem -noout -startdate -enddate").splitlines())
+    start, end = (datetime.datetime.strptime(dates[key], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+                  for key in ("notBefore", "notAfter"))
+    return (end - datetime.datetime.now(datetime.timezone.utc)).days, (end - start).days
+
+
+def test_the_self_signed_certificate_lives_no_longer_than_browsers_accept(host):
+    assert certificate_days(host)[1] == 397  # jupyterhub_tls_selfsigned_days; 398 at most
 
 
 def tls12_handshake(address, ciphers):
@@ -392,10 +406,15 @@ def test_native_signup_waits_for_an_admins_approval(host, address, ca_file):
 
 def test_back_to_pam_the_users_and_secrets_are_kept(host, address, ca_file):
     """(The culler, watched above, is given an hour from here on: the upgrade below needs
-    alice's server to stay up, and this run saves it a run of its own.)"""
+    alice's server to stay up, and this run saves it a run of its own. The same run renews a
+    self-signed certificate that expires within jupyterhub_tls_selfsigned_renew_days.)"""
     before = secrets_digest(host)
+    host.check_output("openssl req -x509 -key /etc/jupyterhub/tls/key.pem -subj /CN=eda -days 5"
+                      " -out /etc/jupyterhub/tls/cert.pem")
+    assert certificate_days(host)[0] < 5
     converge("-e", "jupyterhub_idle_timeout=3600")
     assert secrets_digest(host) == before
+    assert certificate_days(host)[0] >= 396
     ca_file = fetch_certificate(host, ca_file)
     hub = Hub(address, ca_file)
     assert hub.login("alice", PASSWORDS["alice"])
