@@ -2,7 +2,10 @@
 
 import json
 import os
+import re
 import shlex
+
+import pytest
 
 from molecule_helpers import lab_shell, operator
 
@@ -52,6 +55,26 @@ def test_ssh_audit_finds_no_weak_algorithm_on_any_host(host):
         assert findings == [], (name, findings)
 
 
+def test_sshd_penalises_probes_except_from_the_control_node(host):
+    """OpenSSH 9.8 and later (Debian 13) refuses, for a while, a source that opens
+    connections without logging in. ml1 probing eda1's port 22 is refused; admin1, the lab's
+    control node (common_sshd_penalty_exempt), probing prod1 the same way is not: a fresh
+    SSH login to prod1 still works (no reused control connection)."""
+    version = lab_shell(host, "eda1", "dpkg-query -W -f '${Version}' openssh-server").split(":")[-1]
+    if tuple(int(part) for part in re.findall(r"\d+", version)[:2]) < (9, 8):
+        pytest.skip(f"OpenSSH {version} has no per-source penalties")
+    probes = "for i in $(seq 30); do timeout 2 bash -c 'exec 3<>/dev/tcp/{}/22'; done"
+    ssh = ("ssh -o ControlPath=none -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+           " -o ConnectTimeout=5 {}")
+    rc, out = lab_shell(host, "ml1", probes.format("eda1") + "; " + ssh.format("mlp-no-such-user@eda1 true") + " 2>&1",
+                        check=False)
+    assert "kex_exchange_identification" in out or "Connection closed" in out, (rc, out)
+    assert "Permission denied" not in out, out  # refused before it could authenticate
+    host.run(probes.format("prod1"))
+    result = operator(host, ssh.format("mlops@prod1 true"))
+    assert result.rc == 0, result.stderr
+
+
 # What testssl.sh may find on a self-signed certificate, and only on one: its chain is not
 # trusted, it names no CRL or OCSP responder (no CA runs one), the rating is capped for it.
 SELF_SIGNED_FINDINGS = {"cert_chain_of_trust", "cert_revocation", "overall_grade"}
@@ -62,7 +85,7 @@ def test_testssl_finds_nothing_but_the_self_signed_certificate(host):
     against the hub's nginx on eda1: no finding above INFO other than what a self-signed
     certificate brings (the CBC suites, LUCKY13 and the version banner it flagged are gone)."""
     install(host, "testssl.sh")
-    result = host.run("testssl --quiet --color 0 --warnings off --jsonfile /tmp/testssl.json eda1:443")
+    result = host.run("rm -f /tmp/testssl.json; testssl --quiet --color 0 --warnings off --jsonfile /tmp/testssl.json eda1:443")
     report = json.loads(host.file("/tmp/testssl.json").content_string)
     assert any(item["id"] == "LUCKY13" for item in report), result.stdout[-3000:]
     findings = {item["id"]: f"{item['severity']}: {item['finding']}" for item in report
