@@ -3,6 +3,7 @@
 version is rolled back automatically, rollback_model.yml returns to the previous version,
 decommission_model.yml removes everything. The tests run in this order (one deployment)."""
 
+import http.client
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -151,8 +153,11 @@ def samples(text):
 
 def test_metrics_count_requests_latency_and_classes(host, base_url):
     """Summed over the replicas (/metrics/1 and /metrics/2), the metrics count exactly the
-    requests the tests above made: 6 answered /predict calls (1007 rows) and 5 refused with
-    400 (the oversized one is nginx's 413 and never reaches the service)."""
+    requests made: the tests above made 6 answered /predict calls (1007 rows) and 5 refused
+    with 400 (the oversized one is nginx's 413 and never reaches the service); this one
+    makes 30 more (a row of each class ten times), which both replicas share."""
+    for number in range(30):
+        assert call(base_url, "/predict", KNOWN_ROWS[number % 3][0])[1]["prediction"] == number % 3
     status, text = call(base_url, "/metrics")
     assert status == 200
     assert "# TYPE model_requests_total counter" in text
@@ -172,13 +177,13 @@ def test_metrics_count_requests_latency_and_classes(host, base_url):
     def total(sample):
         return sum(replica.get(sample, 0) for replica in replicas)
 
-    assert total('model_requests_total{endpoint="/predict",status="200"}') == 6
+    assert total('model_requests_total{endpoint="/predict",status="200"}') == 36
     assert total('model_requests_total{endpoint="/predict",status="400"}') == 5
-    assert total(predicts) == 11
-    # nginx's workers share one round robin: the 11 calls went 6 and 5 to the replicas.
-    assert sorted(replica.get(predicts, 0) for replica in replicas) == [5, 6]
+    assert total(predicts) == 41
+    # nginx takes the replicas from Docker's DNS in turn: both answered (1 in 2^40 not).
+    assert all(replica.get(predicts, 0) > 0 for replica in replicas), [r.get(predicts) for r in replicas]
     classes = [f'model_predictions_total{{class="{name}"}}' for name in ("setosa", "versicolor", "virginica")]
-    assert sum(total(sample) for sample in classes) == 1007
+    assert sum(total(sample) for sample in classes) == 1037
     assert all(total(sample) >= 2 for sample in classes)
 
 
@@ -186,8 +191,8 @@ def test_only_nginx_is_published(host):
     containers = host.check_output("docker ps --format '{{.Names}} {{.Ports}}'").splitlines()
     published = [line for line in containers if "->" in line]
     assert len(published) == 1 and published[0].startswith("model-service-proxy "), containers
-    backend = json.loads(host.check_output("docker network inspect model-service-backend"))[0]
-    assert backend["Internal"] is True
+    for network in ("model-service-backend", "model-service-live"):
+        assert json.loads(host.check_output("docker network inspect %s", network))[0]["Internal"] is True
 
 
 def test_service_containers_are_confined(host):
@@ -246,38 +251,75 @@ def release_containers(host):
         "docker ps --all --format '{{.Names}}' --filter label=org.mlplatform.release").split())
 
 
-def test_rolling_update_under_load_loses_no_request(host, base_url):
-    """A bounded request loop runs through the whole update; every request must succeed."""
-    stop, results = threading.Event(), []
+class KeepAliveClients:
+    """Clients that keep their connections open, as requests.Session, wrk or a service mesh
+    do, posting /predict in a loop for as long as the block runs. Every refused, reset or
+    unanswered request and every wrong answer is kept in `failures`; nothing is retried.
+    A connection the server announced it closes (Connection: close) is opened again, as any
+    HTTP/1.1 client does; `connections` counts the connections opened."""
 
-    def hammer():
-        while not stop.is_set() or len(results) < 50:
+    def __init__(self, base_url, clients=4):
+        parsed = urllib.parse.urlsplit(base_url)
+        self.address = (parsed.hostname, parsed.port)
+        self.body = json.dumps(KNOWN_ROWS[2][0]).encode()
+        self.clients = clients
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.answered, self.connections, self.failures = 0, 0, []
+        self.threads = []
+
+    def __enter__(self):
+        self.threads = [threading.Thread(target=self._client) for _ in range(self.clients)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in self.threads)
+
+    def _client(self):
+        connection = http.client.HTTPConnection(*self.address, timeout=15)
+        while not self.stop.is_set():
+            if connection.sock is None:
+                with self.lock:
+                    self.connections += 1
             try:
-                status, answer = call(base_url, "/predict", KNOWN_ROWS[2][0])
-                ok = status == 200 and isinstance(answer, dict) and answer.get("prediction") == 2
-                results.append(True if ok else (status, answer))
-            except Exception as error:  # noqa: BLE001  (refused, reset, a broken answer: all lost requests)
-                results.append(error)
-            if len(results) > 100000:
-                break
+                connection.request("POST", "/predict", body=self.body, headers={"Content-Type": "application/json"})
+                response = connection.getresponse()
+                text = response.read()
+                ok = response.status == 200 and json.loads(text).get("prediction") == 2
+                with self.lock:
+                    self.answered += ok
+                    if not ok:
+                        self.failures.append((response.status, text[:200]))
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                with self.lock:
+                    self.failures.append(repr(error))
+                connection.close()
+        connection.close()
 
-    thread = threading.Thread(target=hammer)
-    thread.start()
-    try:
+    def check(self, least=200):
+        """Nothing lost, enough requests to mean something, and over kept-alive connections."""
+        assert self.failures == [], (f"{len(self.failures)} of {self.answered + len(self.failures)} "
+                                     f"requests failed: {self.failures[:5]}")
+        assert self.answered >= least, self.answered
+        assert self.connections <= self.clients + self.answered // 500, (self.connections, self.answered)
+
+
+def test_rolling_update_under_load_loses_no_request(host, base_url):
+    """Keep-alive clients post through the whole update; not one request may fail."""
+    with KeepAliveClients(base_url) as load:
         deploy = playbook("deploy_model.yml", *GIT, *VAULTED, "-e", "model_service_git_version=v1")
-    finally:
-        stop.set()
-        thread.join(timeout=120)
-    assert not thread.is_alive()
     assert deploy.returncode == 0, deploy.stdout[-3000:]
+    load.check()
     # The vaulted secret reaches the new version decrypted, and is never printed.
     for name in release_containers(host):
         env = json.loads(host.check_output("docker inspect %s", name))[0]["Config"]["Env"]
         assert "MODEL_SERVICE_TEST_SECRET=not-a-real-secret-7f3a" in env
     assert "not-a-real-secret-7f3a" not in deploy.stdout + deploy.stderr
-    failures = [r for r in results if r is not True]
-    assert len(results) >= 50
-    assert failures == [], f"{len(failures)} of {len(results)} requests failed: {failures[:5]}"
     health = call(base_url, "/health")[1]
     assert health["revision"] == revision(host, "v1")
     assert health["model_sha256"] != EXAMPLE["model_sha256"]
@@ -286,9 +328,11 @@ def test_rolling_update_under_load_loses_no_request(host, base_url):
 
 def test_a_broken_version_is_rolled_back_automatically(host, base_url):
     before = release_containers(host)
-    deploy = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=broken",
-                      "-e", "model_service_health_timeout=20")
+    with KeepAliveClients(base_url) as load:
+        deploy = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=broken",
+                          "-e", "model_service_health_timeout=20")
     assert deploy.returncode != 0
+    load.check()
     assert "did not become healthy within 20 s and was removed" in deploy.stdout
     assert f"version {revision(host, 'v1')} keeps serving" in deploy.stdout
     # The exception in its log is part of the message, past the restarts' start-up lines.
@@ -300,8 +344,10 @@ def test_a_broken_version_is_rolled_back_automatically(host, base_url):
 
 
 def test_rollback_returns_to_the_previous_version(base_url):
-    result = playbook("rollback_model.yml")
+    with KeepAliveClients(base_url) as load:
+        result = playbook("rollback_model.yml")
     assert result.returncode == 0, result.stdout[-3000:]
+    load.check()
     health = call(base_url, "/health")[1]
     assert health["revision"] == EXAMPLE["revision"]
     assert health["model_sha256"] == EXAMPLE["model_sha256"]
