@@ -56,6 +56,8 @@ def test_each_group_gets_its_roles():
     found = {name: when for play in plays for name, when in roles_of(play)}
     # Backups go where there is something to back up (backup_paths; group_vars/data.yml).
     assert found.pop("backup") == "backup_paths | default([]) | length > 0"
+    # The swarm's nodes (mlp_swarm on, hosts of swarm_group; group_vars/all/swarm.yml).
+    assert found.pop("swarm") == "mlp_swarm_node | bool"
     assert set(found) == set(wanted)
     for role, groups in wanted.items():
         for group in groups.split():
@@ -91,3 +93,13 @@ def test_release_deploys_the_revision_the_training_recorded():
     assert "ml_project_revision" in deploy_vars["model_service_project_version"]
     train = load("train.yml")
     assert train[0]["hosts"] == "ml[0]"  # the host release.yml reads the revision from
+
+
+def test_the_swarm_forms_after_the_engines_in_a_linear_play():
+    # Role swarm compares the nodes at each step (hostvars): a play of the free strategy, as
+    # stage 2's, would let a node read another's state before it was there.
+    plays = load("site.yml")
+    swarm = plays[stage_of(plays, "swarm")]
+    assert stage_of(plays, "docker") < stage_of(plays, "swarm")
+    assert swarm.get("strategy", "linear") in ("linear", "ansible.builtin.linear")
+    assert roles_of(swarm) == [("swarm", "mlp_swarm_node | bool")]
