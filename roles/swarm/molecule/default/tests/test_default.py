@@ -92,6 +92,10 @@ def test_the_swarm_forms_as_the_inventory_says(nodes):
     assert all(node["state"] == "ready" and node["availability"] == "active" for node in seen.values()), seen
     assert [name for name, node in seen.items() if node["role"] == "manager"] == [NODES[0]]
     assert seen[NODES[1]]["labels"] == {"zone": "b", "gpu": "false"}
+    # Node 1 advertises an interface (swarm_advertise_addr: eth0): the swarm knows it by that
+    # interface's address, where the others joined.
+    eth0 = nodes[0].check_output("ip -4 -o addr show eth0").split()[3].split("/")[0]
+    assert nodes[0].check_output("docker info --format '{{.Swarm.NodeAddr}}'") == eth0
     clusters = set()
     for node in nodes:
         info = json.loads(node.check_output("docker info --format '{{json .}}'"))
