@@ -46,15 +46,15 @@ def test_engine_runs_with_the_configured_daemon(host):
     assert host.service("docker").is_running
     assert host.service("docker").is_enabled
     info = json.loads(host.check_output("docker info --format '{{json .}}'"))
-    assert info["LoggingDriver"] == "json-file"
+    assert info["LoggingDriver"] == "journald"
     assert info["LiveRestoreEnabled"] is True
     assert info["RegistryConfig"]["Mirrors"] == ["http://mirror.invalid:5000/"]
     assert "registry.invalid:5000" in info["RegistryConfig"]["IndexConfigs"]
 
 
-def test_daemon_json_holds_rotation_and_extra_options(host):
+def test_daemon_json_holds_the_log_tag_and_extra_options(host):
     config = json.loads(host.file("/etc/docker/daemon.json").content_string)
-    assert config["log-opts"] == {"max-size": "5m", "max-file": "2"}
+    assert config["log-opts"] == {"tag": "{{.Name}}"}
     assert config["default-ulimits"]["nofile"]["Soft"] == 4096
 
 
@@ -93,11 +93,23 @@ def test_containers_get_the_default_ulimits(host, test_image):
     assert result.stdout.split() == ["4096", "8192"], result.stderr
 
 
-def test_container_logs_are_rotated(host, test_image):
-    with running_container(host, "mlp-log-test", test_image, "sleep 60") as name:
-        log_config = json.loads(host.check_output(
-            "docker inspect -f '{{json .HostConfig.LogConfig}}' %s", name))
-        assert log_config == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}}
+def test_a_busy_containers_every_log_line_reaches_the_journal(host, test_image):
+    """docker_log_driver journald: 20,000 lines in about a second all reach the journal under
+    the container's name (its tag), and `docker logs` reads them back from there."""
+    name = "mlp-log-test"
+    lines = 20000
+    host.run("docker rm -f %s", name)
+    try:
+        run = host.run("docker run --name %s %s python3 -c %s", name, test_image,
+                       f"for i in range({lines}): print('line', i)")
+        assert run.rc == 0, run.stderr
+        counted = host.run("sh -c %s", f"journalctl --sync; journalctl -t {name} -o cat | grep -c '^line '")
+        assert counted.stdout.strip() == str(lines), counted.stderr
+        assert host.check_output("journalctl CONTAINER_NAME=%s -o cat -n 1", name) == f"line {lines - 1}"
+        tail = host.check_output("docker logs --tail 1 %s", name)
+        assert tail == f"line {lines - 1}"
+    finally:
+        host.run("docker rm -f %s", name)
 
 
 def test_other_users_cannot_reach_the_engine(host):

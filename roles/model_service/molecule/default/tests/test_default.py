@@ -204,7 +204,9 @@ def test_service_containers_are_confined(host):
         assert config["HostConfig"]["Memory"] == 512 * 1024 * 1024
         assert config["HostConfig"]["ReadonlyRootfs"] is True
         assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
-        assert config["HostConfig"]["LogConfig"]["Config"] == {"max-size": "10m", "max-file": "3"}
+        assert config["HostConfig"]["LogConfig"] == {"Type": "journald", "Config": {"tag": "{{.Name}}"}}
+        # ...and its log (gunicorn's start) is in the host's journal under its name.
+        assert host.run("journalctl -t %s -o cat | grep -q gunicorn", name).rc == 0, name
         assert config["State"]["Health"]["Status"] == "healthy"
         assert host.check_output("docker exec %s id -un", name) == "model"
         assert config["HostConfig"]["PidsLimit"] > 0 and config["HostConfig"]["CpuShares"] == 512
