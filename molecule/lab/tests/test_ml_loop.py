@@ -80,6 +80,18 @@ def test_release_serves_the_model_it_trained(host):
     RELEASES["first"] = want
 
 
+def test_prod_publishes_the_service_on_its_own_address_only(host):
+    """The lab sets model_service_bind_address to prod1's address (CIS Docker Benchmark 5.13):
+    the proxy's port is bound there, not on 0.0.0.0, so 127.0.0.1 on prod1 does not answer."""
+    if "first" not in RELEASES:
+        pytest.skip("the first release failed")
+    address = on(host, "prod", "hostname -I").split()[0]
+    bindings = json.loads(on(host, "prod", "docker inspect -f '{{json .HostConfig.PortBindings}}' model-service-proxy"))
+    assert [b["HostIp"] for port in bindings.values() for b in port] == [address], bindings
+    rc, _ = lab_shell(host, "prod", "curl -sS --max-time 5 http://127.0.0.1/health", check=False)
+    assert rc != 0
+
+
 def test_the_first_training_seeded_the_remote_then_pushed_its_commit(host):
     if "first" not in RELEASES:
         pytest.skip("the first release failed")
