@@ -5,7 +5,9 @@ repositories, over SFTP). After the ML loop (the store holds two models, the rep
 their commits), in order: a backup lands on admin1 as ciphertext, where only the backup
 account reads it, and that account can do nothing but SFTP; a restore drill gives back every
 byte; a restore never writes over files unless told to, and in place brings back a lost
-file; a failed backup is visible (the playbook's message, the metric), the next good one
+file; a damaged repository stops an in-place restore and nothing changes; a password that does
+not open the repository stops a restore before it writes; a failed backup is visible (the
+playbook's message, the metric), the next good one
 clears it; the timer is on; a wrong backup_password stops site.yml before the host's
 password file changes.
 """
@@ -81,6 +83,49 @@ def test_a_restore_never_writes_over_files_unless_told_to(host):
     assert restored.rc == 0, restored.stdout[-3000:]
     assert on_data(host, f"sha256sum {model}").split()[0] == digest
     on_data(host, f"rm -rf {DRILL}")
+
+
+STORE_DIGEST = ("cd / && find srv/dvc srv/git -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum;"
+                " find srv/dvc srv/git | wc -l")
+
+
+def test_a_damaged_repository_stops_an_in_place_restore_and_nothing_changes(host):
+    """Every pack of data1's repository on admin1 damaged: an in-place restore with overwrite
+    fails naming restic's reason, and the store and the repositories on data1 are as they were
+    (the snapshot goes to a staging directory first, which is gone afterwards)."""
+    before = on_data(host, STORE_DIGEST)
+    assert host.run(f"cp -a {REPOSITORY} {REPOSITORY}.good").rc == 0
+    try:
+        damage = host.run(f"find {REPOSITORY}/data -type f -exec sh -c"
+                          " 'printf XXXXXXXXXXXXXXXX | dd of=\"$1\" bs=1 seek=100 conv=notrunc 2>/dev/null' sh {} \\;")
+        assert damage.rc == 0, damage.stderr
+        result = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
+        out = " ".join(result.stdout.split())
+        assert result.rc != 0 and "restic could not restore snapshot" in out, result.stdout[-3000:]
+        assert "Nothing was changed in /srv/dvc, /srv/git" in out, result.stdout[-3000:]
+    finally:
+        host.run(f"rm -rf {REPOSITORY} && mv {REPOSITORY}.good {REPOSITORY}")
+    assert on_data(host, STORE_DIGEST) == before
+    rc, _ = on_data(host, "test -e /var/tmp/mlp-restore-staging", check=False)
+    assert rc != 0
+
+
+def test_a_password_that_does_not_open_the_repository_stops_a_restore(host):
+    """data1's password file replaced (as on a fresh host given the wrong backup_password): the
+    restore stops with restic's reason before it writes anything, and never prints the password."""
+    on_data(host, "cp -a /etc/mlplatform/backup/password /etc/mlplatform/backup/password.good"
+                  " && printf 'not-the-password-5b2d' > /etc/mlplatform/backup/password")
+    try:
+        on_data(host, f"rm -rf {DRILL}")
+        result = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
+    finally:
+        on_data(host, "mv /etc/mlplatform/backup/password.good /etc/mlplatform/backup/password")
+    out = " ".join(result.stdout.split())
+    assert result.rc != 0 and "restic could not read the repository of data1" in out, result.stdout[-3000:]
+    assert "wrong password" in out and "Nothing was restored" in out, result.stdout[-3000:]
+    assert "not-the-password-5b2d" not in result.stdout + result.stderr
+    rc, _ = on_data(host, f"test -e {DRILL}", check=False)
+    assert rc != 0
 
 
 def test_a_failed_backup_is_visible_and_the_next_good_one_clears_it(host):
