@@ -164,8 +164,9 @@ for stage in "${stages[@]}"; do
       check ansible-lint ansible-lint
       ;;
     syntax) check syntax-check syntax_check ;;
-    # Each test runs ansible-playbook (CPU-bound): one worker per core.
-    unit) check pytest-unit python -m pytest -v -p no:cacheprovider -n auto tests/unit ;;
+    # Each test runs ansible-playbook (CPU-bound): one worker per core. The bad-input cases
+    # of a role are one batched run (conftest.validation_batch), shared by the workers.
+    unit) check pytest-unit python -m pytest -v -p no:cacheprovider -n auto --durations 15 tests/unit ;;
     molecule | integration)
       # Both stages in one pool when both are asked for: the lab first (the longest check),
       # then the scenarios, longest first, MLP_JOBS at a time.

@@ -31,19 +31,19 @@ def test_operator_installer_with_a_wrong_checksum_is_refused(run_role_validation
     assert "not conda_installer_sha256" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        pytest.param({"conda_installer_sha256": "abc"}, ["conda_installer_sha256", "64"], id="short-sha"),
-        pytest.param({"conda_installer_file": "/nonexistent/Miniforge3.sh"},
-                     ["No such file", "/nonexistent/Miniforge3.sh"], id="missing-installer"),
-        pytest.param({"conda_channels": ["conda-forge", "defaults"]},
-                     ["conda_channels", "not \"defaults\""], id="defaults-channel"),
-        pytest.param({"conda_environments": [{"name": "ds", "file": "/nonexistent/ds.yml"}]},
-                     ["conda_environments", "/nonexistent/ds.yml"], id="missing-env-file"),
-        pytest.param({"conda_environments": [{"file": "x.yml"}]},
-                     ["conda_environments", "name"], id="env-without-name"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("conda", extra), expected)
+BAD_INPUT = [
+    pytest.param({"conda_installer_sha256": "abc"}, ["conda_installer_sha256", "64"], id="short-sha"),
+    pytest.param({"conda_installer_file": "/nonexistent/Miniforge3.sh"},
+                 ["No such file", "/nonexistent/Miniforge3.sh"], id="missing-installer"),
+    pytest.param({"conda_channels": ["conda-forge", "defaults"]},
+                 ["conda_channels", "not \"defaults\""], id="defaults-channel"),
+    pytest.param({"conda_environments": [{"name": "ds", "file": "/nonexistent/ds.yml"}]},
+                 ["conda_environments", "/nonexistent/ds.yml"], id="missing-env-file"),
+    pytest.param({"conda_environments": [{"file": "x.yml"}]},
+                 ["conda_environments", "name"], id="env-without-name"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("conda", BAD_INPUT)(extra), expected)

@@ -16,26 +16,26 @@ def test_valid_input_passes(run_role_validation):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        pytest.param({"docker_install_from": "snap"}, ["docker_install_from", "distro, upstream"],
-                     id="unknown-source"),
-        pytest.param({"docker_log_max_size": "10MB"}, ["docker_log_max_size", "10MB"],
-                     id="log-size-unit"),
-        pytest.param({"docker_log_max_file": 0}, ["docker_log_max_file", "0 is out of range (>= 1)"],
-                     id="no-log-files"),
-        pytest.param({"docker_data_root": "var/docker"}, ["docker_data_root", "absolute"],
-                     id="relative-data-root"),
-        pytest.param({"docker_registry_mirrors": ["mirror.example.com"]},
-                     ["docker_registry_mirrors", "mirror.example.com"], id="mirror-not-url"),
-        pytest.param({"docker_insecure_registries": ["http://registry.lan"]},
-                     ["docker_insecure_registries", "http://registry.lan"], id="insecure-with-scheme"),
-        pytest.param({"docker_upstream_gpg_key_checksum": "abc123"},
-                     ["docker_upstream_gpg_key_checksum", "sha256:"], id="bad-checksum"),
-        pytest.param({"docker_users": ["no-such-user-here"]},
-                     ["docker_users", "no such account", "no-such-user-here"], id="unknown-user"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("docker", extra), expected)
+BAD_INPUT = [
+    pytest.param({"docker_install_from": "snap"}, ["docker_install_from", "distro, upstream"],
+                 id="unknown-source"),
+    pytest.param({"docker_log_max_size": "10MB"}, ["docker_log_max_size", "10MB"],
+                 id="log-size-unit"),
+    pytest.param({"docker_log_max_file": 0}, ["docker_log_max_file", "0 is out of range (>= 1)"],
+                 id="no-log-files"),
+    pytest.param({"docker_data_root": "var/docker"}, ["docker_data_root", "absolute"],
+                 id="relative-data-root"),
+    pytest.param({"docker_registry_mirrors": ["mirror.example.com"]},
+                 ["docker_registry_mirrors", "mirror.example.com"], id="mirror-not-url"),
+    pytest.param({"docker_insecure_registries": ["http://registry.lan"]},
+                 ["docker_insecure_registries", "http://registry.lan"], id="insecure-with-scheme"),
+    pytest.param({"docker_upstream_gpg_key_checksum": "abc123"},
+                 ["docker_upstream_gpg_key_checksum", "sha256:"], id="bad-checksum"),
+    pytest.param({"docker_users": ["no-such-user-here"]},
+                 ["docker_users", "no such account", "no-such-user-here"], id="unknown-user"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("docker", BAD_INPUT)(extra), expected)

@@ -12,23 +12,23 @@ def test_valid_input_passes(run_role_validation):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        pytest.param({"dvc_remote_type": "ftp"},
-                     ["dvc_remote_type", "ssh, s3, local"], id="unknown-remote-type"),
-        pytest.param({"dvc_remote_url": ""},
-                     ["dvc_remote_url is required"], id="missing-remote-url"),
-        pytest.param({"dvc_remote_url": "data:/srv/dvc"},
-                     ["dvc_remote_url does not fit dvc_remote_type ssh", "ssh://HOST/PATH"],
-                     id="scp-style-url"),
-        pytest.param({"dvc_remote_type": "s3", "dvc_remote_url": "s3://bucket/dvc"},
-                     ["dvc_extras", "lacks 's3'"], id="s3-without-extra"),
-        pytest.param({"dvc_remote_type": "local", "dvc_remote_url": "srv/dvc"},
-                     ["does not fit dvc_remote_type local", "absolute path"], id="relative-local"),
-        pytest.param({"dvc_ssh_users": ["alice"], "dvc_storage_host": "nowhere"},
-                     ["dvc_storage_host 'nowhere' is not an inventory host"], id="unknown-storage-host"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("dvc", dict(VALID, **extra)), expected)
+BAD_INPUT = [
+    pytest.param({"dvc_remote_type": "ftp"},
+                 ["dvc_remote_type", "ssh, s3, local"], id="unknown-remote-type"),
+    pytest.param({"dvc_remote_url": ""},
+                 ["dvc_remote_url is required"], id="missing-remote-url"),
+    pytest.param({"dvc_remote_url": "data:/srv/dvc"},
+                 ["dvc_remote_url does not fit dvc_remote_type ssh", "ssh://HOST/PATH"],
+                 id="scp-style-url"),
+    pytest.param({"dvc_remote_type": "s3", "dvc_remote_url": "s3://bucket/dvc"},
+                 ["dvc_extras", "lacks 's3'"], id="s3-without-extra"),
+    pytest.param({"dvc_remote_type": "local", "dvc_remote_url": "srv/dvc"},
+                 ["does not fit dvc_remote_type local", "absolute path"], id="relative-local"),
+    pytest.param({"dvc_ssh_users": ["alice"], "dvc_storage_host": "nowhere"},
+                 ["dvc_storage_host 'nowhere' is not an inventory host"], id="unknown-storage-host"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("dvc", BAD_INPUT, VALID)(extra), expected)

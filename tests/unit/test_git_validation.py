@@ -23,9 +23,7 @@ def test_valid_input_passes(run_role_validation):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
+BAD_INPUT = [
         pytest.param({"git_deploy_keys": [deploy_key(host_keys=["not a key"])]},
                      ["git_deploy_keys", "host_keys that are not", "not a key"], id="bad-host-key"),
         pytest.param({"git_deploy_keys": [deploy_key(name="my models")]},
@@ -37,10 +35,12 @@ def test_valid_input_passes(run_role_validation):
         pytest.param({"git_deploy_keys": [{"name": "models", "user": "mlops", "private_key": PRIVATE,
                                            "host_keys": [HOST_KEY]}]},
                      ["git_deploy_keys", "host"], id="missing-host"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("git", extra), expected)
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("git", BAD_INPUT)(extra), expected)
 
 
 def test_a_private_key_of_the_wrong_form_is_refused_and_never_printed(run_role_validation):

@@ -20,36 +20,36 @@ def test_valid_input_passes(run_role_validation):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        pytest.param({"jupyterhub_authenticator": "github"},
-                     ["jupyterhub_authenticator", "pam, native, ldap"], id="unknown-authenticator"),
-        pytest.param({"jupyterhub_spawner": "docker"}, ["jupyterhub_spawner", "systemd, local"],
-                     id="unknown-spawner"),
-        pytest.param({"jupyterhub_mem_limit": "2GB"}, ["jupyterhub_mem_limit", "2GB"], id="memory-unit"),
-        pytest.param({"jupyterhub_mem_limit": "lots"}, ["jupyterhub_mem_limit", "lots"], id="memory-words"),
-        pytest.param({"jupyterhub_cpu_limit": -1}, ["jupyterhub_cpu_limit", "-1 is out of range (>= 0)"], id="negative-cpu"),
-        pytest.param({"jupyterhub_authenticator": "ldap"},
-                     ["jupyterhub_ldap_server_address", "LDAP server"], id="ldap-without-server"),
-        pytest.param({"jupyterhub_authenticator": "ldap", "jupyterhub_ldap_server_address": "ldap.example.org"},
-                     ["jupyterhub_ldap_bind_dn_template"], id="ldap-without-dn"),
-        pytest.param({"jupyterhub_ldap_tls_strategy": "starttls"},
-                     ["jupyterhub_ldap_tls_strategy", "before_bind, on_connect, insecure"], id="ldap-tls"),
-        pytest.param({"jupyterhub_tls_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
-                     ["jupyterhub_tls_certificate", "jupyterhub_tls_private_key", "go together"],
-                     id="certificate-without-key"),
-        pytest.param({"jupyterhub_client_max_body_size": "100 MB"},
-                     ["jupyterhub_client_max_body_size", "100 MB"], id="body-size"),
-        pytest.param({"jupyterhub_idle_timeout": 0}, ["jupyterhub_idle_timeout", "0 is out of range (>= 1)"], id="idle-timeout"),
-        pytest.param({"jupyterhub_shared_group": "no-such-group-here"},
-                     ["jupyterhub_shared_group", "no-such-group-here"], id="unknown-group"),
-        pytest.param({"jupyterhub_venv": "opt/jupyterhub"}, ["jupyterhub_venv: must be an absolute path"],
-                     id="relative-venv"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("jupyterhub", {**BASE, **extra}), expected)
+BAD_INPUT = [
+    pytest.param({"jupyterhub_authenticator": "github"},
+                 ["jupyterhub_authenticator", "pam, native, ldap"], id="unknown-authenticator"),
+    pytest.param({"jupyterhub_spawner": "docker"}, ["jupyterhub_spawner", "systemd, local"],
+                 id="unknown-spawner"),
+    pytest.param({"jupyterhub_mem_limit": "2GB"}, ["jupyterhub_mem_limit", "2GB"], id="memory-unit"),
+    pytest.param({"jupyterhub_mem_limit": "lots"}, ["jupyterhub_mem_limit", "lots"], id="memory-words"),
+    pytest.param({"jupyterhub_cpu_limit": -1}, ["jupyterhub_cpu_limit", "-1 is out of range (>= 0)"], id="negative-cpu"),
+    pytest.param({"jupyterhub_authenticator": "ldap"},
+                 ["jupyterhub_ldap_server_address", "LDAP server"], id="ldap-without-server"),
+    pytest.param({"jupyterhub_authenticator": "ldap", "jupyterhub_ldap_server_address": "ldap.example.org"},
+                 ["jupyterhub_ldap_bind_dn_template"], id="ldap-without-dn"),
+    pytest.param({"jupyterhub_ldap_tls_strategy": "starttls"},
+                 ["jupyterhub_ldap_tls_strategy", "before_bind, on_connect, insecure"], id="ldap-tls"),
+    pytest.param({"jupyterhub_tls_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+                 ["jupyterhub_tls_certificate", "jupyterhub_tls_private_key", "go together"],
+                 id="certificate-without-key"),
+    pytest.param({"jupyterhub_client_max_body_size": "100 MB"},
+                 ["jupyterhub_client_max_body_size", "100 MB"], id="body-size"),
+    pytest.param({"jupyterhub_idle_timeout": 0}, ["jupyterhub_idle_timeout", "0 is out of range (>= 1)"], id="idle-timeout"),
+    pytest.param({"jupyterhub_shared_group": "no-such-group-here"},
+                 ["jupyterhub_shared_group", "no-such-group-here"], id="unknown-group"),
+    pytest.param({"jupyterhub_venv": "opt/jupyterhub"}, ["jupyterhub_venv: must be an absolute path"],
+                 id="relative-venv"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("jupyterhub", BAD_INPUT, BASE)(extra), expected)
 
 
 def test_secrets_are_not_printed(run_role_validation):

@@ -10,23 +10,23 @@ VALID = {"ml_project_git_repo": "ssh://data/srv/git/iris_project.git", "ml_proje
          "ml_project_seed_dir": str(ROOT / "examples" / "iris_project")}
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        pytest.param({"ml_project_git_repo": ""}, ["ml_project_git_repo", "required"], id="no-repo"),
-        pytest.param({"ml_project_user": "nobody-here"}, ["ml_project_user", "no account", "nobody-here"],
-                     id="unknown-user"),
-        pytest.param({"ml_project_dir": "srv/ml"}, ["ml_project_dir", "absolute", "srv/ml"], id="relative-dir"),
-        pytest.param({"ml_project_name": "team/iris"}, ["ml_project_name", "team/iris"], id="name-with-slash"),
-        pytest.param({"ml_project_metrics_file": "../m.json"}, ["ml_project_metrics_file", "../m.json"],
-                     id="metrics-outside"),
-        pytest.param({"ml_project_seed_dir": "/no/such/seed"}, ["ml_project_seed_dir", "/no/such/seed"],
-                     id="missing-seed"),
-        pytest.param({"ml_project_push": "maybe"}, ["ml_project_push", "bool"], id="push-not-a-bool"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("ml_project", dict(VALID, **extra)), expected)
+BAD_INPUT = [
+    pytest.param({"ml_project_git_repo": ""}, ["ml_project_git_repo", "required"], id="no-repo"),
+    pytest.param({"ml_project_user": "nobody-here"}, ["ml_project_user", "no account", "nobody-here"],
+                 id="unknown-user"),
+    pytest.param({"ml_project_dir": "srv/ml"}, ["ml_project_dir", "absolute", "srv/ml"], id="relative-dir"),
+    pytest.param({"ml_project_name": "team/iris"}, ["ml_project_name", "team/iris"], id="name-with-slash"),
+    pytest.param({"ml_project_metrics_file": "../m.json"}, ["ml_project_metrics_file", "../m.json"],
+                 id="metrics-outside"),
+    pytest.param({"ml_project_seed_dir": "/no/such/seed"}, ["ml_project_seed_dir", "/no/such/seed"],
+                 id="missing-seed"),
+    pytest.param({"ml_project_push": "maybe"}, ["ml_project_push", "bool"], id="push-not-a-bool"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("ml_project", BAD_INPUT, VALID)(extra), expected)
 
 
 @pytest.mark.skipif(os.path.exists("/usr/local/bin/dvc"), reason="this machine has DVC (/usr/local/bin/dvc)")

@@ -22,39 +22,39 @@ def test_valid_input_passes(run_role_validation):
     assert SECRET not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        pytest.param({"model_service_source": "s3"}, ["model_service_source", "example, git, project"],
-                     id="unknown-source"),
-        pytest.param({"model_service_source": "project", "model_service_project_user": "alice"},
-                     ["required but empty: model_service_project_repo"], id="project-without-repo"),
-        pytest.param({"model_service_source": "project", "model_service_project_repo": "ssh://data/x.git"},
-                     ["required but empty: model_service_project_user"], id="project-without-user"),
-        pytest.param({"model_service_source": "project", "model_service_project_repo": "ssh://data/x.git",
-                      "model_service_project_user": "alice", "model_service_project_model_path": "/etc/passwd"},
-                     ["model_service_project_model_path", "/etc/passwd"], id="project-model-outside"),
-        pytest.param({"model_service_source": "git"}, ["model_service_git_repo must be set"],
-                     id="git-without-repo"),
-        pytest.param({"model_service_name": "Model_Service"}, ["model_service_name", "Model_Service"],
-                     id="bad-name"),
-        pytest.param({"model_service_memory": "512MB"}, ["model_service_memory", "512MB"],
-                     id="memory-unit"),
-        pytest.param({"model_service_replicas": 0}, ["model_service_replicas", ">= 1"],
-                     id="no-replicas"),
-        pytest.param({"model_service_http_port": 70000}, ["model_service_http_port", "70000"],
-                     id="port-range"),
-        pytest.param({"model_service_model_file": "../etc/passwd"}, ["model_service_model_file", "../etc/passwd"],
-                     id="model-outside-source"),
-        pytest.param({"model_service_cpus": "two"}, ["model_service_cpus", "float"], id="cpus-not-a-number"),
-        pytest.param({"model_service_worker_class": 'gthread"; import os'},
-                     ["model_service_worker_class", "gthread or a dotted class path"], id="worker-class"),
-        pytest.param({"model_service_wsgi_app": "app"}, ["model_service_wsgi_app", "module:variable"],
-                     id="app-without-variable"),
-    ],
-)
-def test_bad_input_is_refused(run_role_validation, extra, expected):
-    assert_refused(run_role_validation("model_service", extra), expected)
+BAD_INPUT = [
+    pytest.param({"model_service_source": "s3"}, ["model_service_source", "example, git, project"],
+                 id="unknown-source"),
+    pytest.param({"model_service_source": "project", "model_service_project_user": "alice"},
+                 ["required but empty: model_service_project_repo"], id="project-without-repo"),
+    pytest.param({"model_service_source": "project", "model_service_project_repo": "ssh://data/x.git"},
+                 ["required but empty: model_service_project_user"], id="project-without-user"),
+    pytest.param({"model_service_source": "project", "model_service_project_repo": "ssh://data/x.git",
+                  "model_service_project_user": "alice", "model_service_project_model_path": "/etc/passwd"},
+                 ["model_service_project_model_path", "/etc/passwd"], id="project-model-outside"),
+    pytest.param({"model_service_source": "git"}, ["model_service_git_repo must be set"],
+                 id="git-without-repo"),
+    pytest.param({"model_service_name": "Model_Service"}, ["model_service_name", "Model_Service"],
+                 id="bad-name"),
+    pytest.param({"model_service_memory": "512MB"}, ["model_service_memory", "512MB"],
+                 id="memory-unit"),
+    pytest.param({"model_service_replicas": 0}, ["model_service_replicas", ">= 1"],
+                 id="no-replicas"),
+    pytest.param({"model_service_http_port": 70000}, ["model_service_http_port", "70000"],
+                 id="port-range"),
+    pytest.param({"model_service_model_file": "../etc/passwd"}, ["model_service_model_file", "../etc/passwd"],
+                 id="model-outside-source"),
+    pytest.param({"model_service_cpus": "two"}, ["model_service_cpus", "float"], id="cpus-not-a-number"),
+    pytest.param({"model_service_worker_class": 'gthread"; import os'},
+                 ["model_service_worker_class", "gthread or a dotted class path"], id="worker-class"),
+    pytest.param({"model_service_wsgi_app": "app"}, ["model_service_wsgi_app", "module:variable"],
+                 id="app-without-variable"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
+def test_bad_input_is_refused(validation_batch, extra, expected):
+    assert_refused(validation_batch("model_service", BAD_INPUT)(extra), expected)
 
 
 def test_a_bad_secret_name_is_refused_without_printing_the_value(run_role_validation):
