@@ -10,9 +10,10 @@
 #   tests/run.sh lint unit       only these stages (lint, syntax, unit, molecule, integration)
 #   tests/run.sh --list          the Molecule runs it would make (role-debianN), a line each
 #   MLP_SCENARIOS="common@13"    only these Molecule runs (role@release, space separated)
-#   MLP_JOBS=2                   Molecule checks side by side (default 1). On the 2-core CI
-#                                machine that gained nothing: every check took about twice as
-#                                long (they are CPU-bound), so it is for machines with more cores.
+#   MLP_JOBS=1                   Molecule checks one at a time (default 2: the lab beside the
+#                                scenarios. A one-host scenario keeps about one core busy -- its
+#                                tasks run one after another -- and the lab about 1.5, so on the
+#                                2-core machine two side by side use the cores the other leaves).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,7 @@ cd "$root"
 export ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
 logs="$root/artifacts/logs"
 mkdir -p "$logs"
-jobs=${MLP_JOBS:-1}
+jobs=${MLP_JOBS:-2}
 
 # Molecule runs: every role scenario on MLP_DEBIAN_DEFAULT, the roles of MLP_EVERY_RELEASE
 # (tests/platforms.env, or the environment: "common docker model_service", "all") on every
