@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import assert_refused
+from conftest import assert_refused, batch_validation
 
 VALID = {"swarm_group": "all", "swarm_managers": ["localhost"], "swarm_advertise_addr": "192.0.2.5"}
 
@@ -46,3 +46,18 @@ def test_valid_input_passes(run_role_validation, extra):
 )
 def test_bad_input_is_refused(run_role_validation, extra, expected):
     assert_refused(run_role_validation("swarm", {**VALID, **extra}), expected)
+
+
+def swarm_node(managers):
+    return {**VALID, "swarm_group": "all", "swarm_managers": managers}
+
+
+def test_nodes_naming_different_managers_are_refused(tmp_path):
+    """Two nodes in one play (case0, case1), each naming itself the manager: both are refused,
+    each naming the other; naming the same manager, both pass."""
+    results = batch_validation("swarm", {"first": swarm_node(["case0"]), "second": swarm_node(["case1"])}, tmp_path)
+    assert_refused(results["first"], ["swarm_managers", "must name the same managers", "case0 names case0",
+                                      "case1 names others"])
+    assert_refused(results["second"], ["case1 names case1", "case0 names others"])
+    agreeing = batch_validation("swarm", {"first": swarm_node(["case0"]), "second": swarm_node(["case0"])}, tmp_path)
+    assert [agreeing[case].returncode for case in ("first", "second")] == [0, 0], agreeing["second"].stdout
