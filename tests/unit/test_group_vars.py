@@ -163,14 +163,16 @@ def test_eda_backs_up_homes_shared_directory_and_hub_state_to_the_first_admin_ho
     assert "/home,/var/lib/jupyterhub ops1" in rendered(tmp_path, inventory, template, "jupyterhub_shared_dir: ''\n")
 
 
-def test_swarm_nodes_get_their_ports_and_no_live_restore(tmp_path):
+def test_swarm_nodes_get_their_ports_no_live_restore_and_the_swarm_service(tmp_path):
     """mlp_swarm on: the hosts of swarm_group (and only they) get the swarm's ports in the host
-    firewall, beside their group's own (EDA's hub), and role docker's live-restore off."""
+    firewall, beside their group's own (EDA's hub), role docker's live-restore off, and the
+    model service in swarm mode."""
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  children:\n    prod:\n      hosts:\n        probe:\n"
                          "          ansible_connection: local\n    eda:\n      hosts:\n        hub1:\n"
                          "          ansible_connection: local\n")
-    template = "{{ common_firewall_allow | map(attribute='port') | list }} {{ docker_live_restore }}"
+    template = ("{{ common_firewall_allow | map(attribute='port') | list }} {{ docker_live_restore }}"
+                " {{ model_service_mode }}")
 
     def seen(host, *extra):
         result = ansible("ansible", host, "-i", str(inventory), "-m", "ansible.builtin.debug",
@@ -178,10 +180,10 @@ def test_swarm_nodes_get_their_ports_and_no_live_restore(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    assert "[] True" in seen("probe")
+    assert "[] True single" in seen("probe")
     on = ["-e", json.dumps({"mlp_swarm": True, "mlp_swarm_sources": ["10.0.0.0/8"]})]
-    assert "[2377, 7946, 7946, 4789] False" in seen("probe", *on)
-    assert "[80, 443] True" in seen("hub1", *on)
+    assert "[2377, 7946, 7946, 4789] False swarm" in seen("probe", *on)
+    assert "[80, 443] True single" in seen("hub1", *on)
     # EDA in the swarm too (its group named swarm_group): the hub's ports and the swarm's.
     assert "[80, 443, 2377, 7946, 7946, 4789] False" in seen("hub1", "-e", json.dumps({"mlp_swarm": True, "swarm_group": "eda"}))
     rules = ansible("ansible", "probe", "-i", str(inventory), "-m", "ansible.builtin.debug",
