@@ -3,12 +3,18 @@ operator, a playbook, and reading a play recap. On the verifier's path (PYTHONPA
 .config/molecule/config.yml):
 
     from molecule_helpers import as_user, run_playbook
+
+and KeepAliveClients, the model service's clients that must lose no request.
 """
 
+import http.client
+import json
 import os
 import re
 import shlex
 import subprocess
+import threading
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +83,62 @@ def run_playbook(playbook, *extra, expect_rc=0):
                             env=env, capture_output=True, text=True, timeout=1200, check=False)
     assert expect_rc is None or result.returncode == expect_rc, result.stdout[-4000:] + result.stderr[-2000:]
     return result
+
+
+class KeepAliveClients:
+    """Clients that keep their connections open, as requests.Session, wrk or a service mesh
+    do, posting `row` to the model service's /predict (expecting `prediction`) in a loop for as long as the block runs. Every refused, reset or
+    unanswered request and every wrong answer is kept in `failures`; nothing is retried.
+    A connection the server announced it closes (Connection: close) is opened again, as any
+    HTTP/1.1 client does; `connections` counts the connections opened."""
+
+    def __init__(self, base_url, row, prediction, clients=4):
+        parsed = urllib.parse.urlsplit(base_url)
+        self.address = (parsed.hostname, parsed.port)
+        self.body = json.dumps(row).encode()
+        self.prediction = prediction
+        self.clients = clients
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.answered, self.connections, self.failures = 0, 0, []
+        self.threads = []
+
+    def __enter__(self):
+        self.threads = [threading.Thread(target=self._client) for _ in range(self.clients)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in self.threads)
+
+    def _client(self):
+        connection = http.client.HTTPConnection(*self.address, timeout=15)
+        while not self.stop.is_set():
+            if connection.sock is None:
+                with self.lock:
+                    self.connections += 1
+            try:
+                connection.request("POST", "/predict", body=self.body, headers={"Content-Type": "application/json"})
+                response = connection.getresponse()
+                text = response.read()
+                ok = response.status == 200 and json.loads(text).get("prediction") == self.prediction
+                with self.lock:
+                    self.answered += ok
+                    if not ok:
+                        self.failures.append((response.status, text[:200]))
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                with self.lock:
+                    self.failures.append(repr(error))
+                connection.close()
+        connection.close()
+
+    def check(self, least=200):
+        """Nothing lost, enough requests to mean something, and over kept-alive connections."""
+        assert self.failures == [], (f"{len(self.failures)} of {self.answered + len(self.failures)} "
+                                     f"requests failed: {self.failures[:5]}")
+        assert self.answered >= least, self.answered
+        assert self.connections <= self.clients + self.answered // 500, (self.connections, self.answered)

@@ -49,6 +49,13 @@ BAD_INPUT = [
                  ["model_service_worker_class", "gthread or a dotted class path"], id="worker-class"),
     pytest.param({"model_service_wsgi_app": "app"}, ["model_service_wsgi_app", "module:variable"],
                  id="app-without-variable"),
+    pytest.param({"model_service_mode": "kubernetes"}, ["model_service_mode", "single, swarm"], id="mode"),
+    pytest.param({"model_service_swarm_constraints": "node.labels.zone==b"},
+                 ["model_service_swarm_constraints", "a list"], id="constraints-a-string"),
+    pytest.param({"model_service_swarm_constraints": ["node.labels.zone=b"]},
+                 ["model_service_swarm_constraints[0]", "a placement constraint"], id="constraint-form"),
+    pytest.param({"model_service_swarm_update_monitor": 0}, ["model_service_swarm_update_monitor", ">= 1"],
+                 id="monitor"),
 ]
 
 

@@ -1,5 +1,6 @@
 """The playbooks' order and wiring, read from their YAML."""
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -103,3 +104,19 @@ def test_the_swarm_forms_after_the_engines_in_a_linear_play():
     assert stage_of(plays, "docker") < stage_of(plays, "swarm")
     assert swarm.get("strategy", "linear") in ("linear", "ansible.builtin.linear")
     assert roles_of(swarm) == [("swarm", "mlp_swarm_node | bool")]
+
+
+@pytest.mark.parametrize("name", ["deploy_model.yml", "rollback_model.yml"])
+def test_the_model_service_is_deployed_host_by_host_or_across_the_swarm_at_once(name):
+    """Single mode, one PROD host at a time (the others keep serving); swarm mode, every node
+    in one play (each builds the image before the manager updates the service)."""
+    plays = load(name)
+    assert plays[0] == {"name": "Sort the PROD hosts by how the service runs",
+                        "ansible.builtin.import_playbook": "model_service_modes.yml"}
+    (sort,) = load("model_service_modes.yml")
+    assert sort["hosts"] == "prod" and "always" in sort["tags"]
+    assert "model_service_mode_" in sort["tasks"][0]["ansible.builtin.group_by"]["key"]
+    single, swarm = plays[1:]
+    assert (single["hosts"], single["serial"]) == ("model_service_mode_single", 1)
+    assert swarm["hosts"] == "model_service_mode_swarm" and "serial" not in swarm
+    assert swarm.get("strategy", "linear") == "linear"

@@ -3,20 +3,17 @@
 version is rolled back automatically, rollback_model.yml returns to the previous version,
 decommission_model.yml removes everything. The tests run in this order (one deployment)."""
 
-import http.client
 import json
 import os
 import random
 import subprocess
-import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from molecule_helpers import run_playbook
+from molecule_helpers import KeepAliveClients, run_playbook
 
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]).resolve().parents[1]
 
@@ -253,67 +250,14 @@ def release_containers(host):
         "docker ps --all --format '{{.Names}}' --filter label=org.mlplatform.release").split())
 
 
-class KeepAliveClients:
-    """Clients that keep their connections open, as requests.Session, wrk or a service mesh
-    do, posting /predict in a loop for as long as the block runs. Every refused, reset or
-    unanswered request and every wrong answer is kept in `failures`; nothing is retried.
-    A connection the server announced it closes (Connection: close) is opened again, as any
-    HTTP/1.1 client does; `connections` counts the connections opened."""
-
-    def __init__(self, base_url, clients=4):
-        parsed = urllib.parse.urlsplit(base_url)
-        self.address = (parsed.hostname, parsed.port)
-        self.body = json.dumps(KNOWN_ROWS[2][0]).encode()
-        self.clients = clients
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.answered, self.connections, self.failures = 0, 0, []
-        self.threads = []
-
-    def __enter__(self):
-        self.threads = [threading.Thread(target=self._client) for _ in range(self.clients)]
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in self.threads)
-
-    def _client(self):
-        connection = http.client.HTTPConnection(*self.address, timeout=15)
-        while not self.stop.is_set():
-            if connection.sock is None:
-                with self.lock:
-                    self.connections += 1
-            try:
-                connection.request("POST", "/predict", body=self.body, headers={"Content-Type": "application/json"})
-                response = connection.getresponse()
-                text = response.read()
-                ok = response.status == 200 and json.loads(text).get("prediction") == 2
-                with self.lock:
-                    self.answered += ok
-                    if not ok:
-                        self.failures.append((response.status, text[:200]))
-            except (OSError, http.client.HTTPException, ValueError) as error:
-                with self.lock:
-                    self.failures.append(repr(error))
-                connection.close()
-        connection.close()
-
-    def check(self, least=200):
-        """Nothing lost, enough requests to mean something, and over kept-alive connections."""
-        assert self.failures == [], (f"{len(self.failures)} of {self.answered + len(self.failures)} "
-                                     f"requests failed: {self.failures[:5]}")
-        assert self.answered >= least, self.answered
-        assert self.connections <= self.clients + self.answered // 500, (self.connections, self.answered)
+def keep_alive_clients(base_url):
+    """Keep-alive clients posting a virginica row (class 2) through the block."""
+    return KeepAliveClients(base_url, KNOWN_ROWS[2][0], 2)
 
 
 def test_rolling_update_under_load_loses_no_request(host, base_url):
     """Keep-alive clients post through the whole update; not one request may fail."""
-    with KeepAliveClients(base_url) as load:
+    with keep_alive_clients(base_url) as load:
         deploy = playbook("deploy_model.yml", *GIT, *VAULTED, "-e", "model_service_git_version=v1")
     assert deploy.returncode == 0, deploy.stdout[-3000:]
     load.check()
@@ -330,7 +274,7 @@ def test_rolling_update_under_load_loses_no_request(host, base_url):
 
 def test_a_broken_version_is_rolled_back_automatically(host, base_url):
     before = release_containers(host)
-    with KeepAliveClients(base_url) as load:
+    with keep_alive_clients(base_url) as load:
         deploy = playbook("deploy_model.yml", *GIT, "-e", "model_service_git_version=broken",
                           "-e", "model_service_health_timeout=20")
     assert deploy.returncode != 0
@@ -346,7 +290,7 @@ def test_a_broken_version_is_rolled_back_automatically(host, base_url):
 
 
 def test_rollback_returns_to_the_previous_version(base_url):
-    with KeepAliveClients(base_url) as load:
+    with keep_alive_clients(base_url) as load:
         result = playbook("rollback_model.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     load.check()
@@ -381,6 +325,18 @@ def test_images_beyond_those_kept_are_pruned(host, base_url):
     assert any(tag.startswith(tags["v1"][:12]) for tag in after)
     assert any(tag.startswith(EXAMPLE["revision"].removeprefix("example-")) for tag in after)
     assert call(base_url, "/health")[1]["revision"] == tags["v1"]
+
+
+def test_swarm_mode_on_a_host_outside_a_swarm_is_refused(host, base_url):
+    """model_service_mode swarm needs the host's engine in a swarm (role swarm): refused before
+    any change, naming the variable; the running version keeps serving, untouched."""
+    before = release_containers(host)
+    deploy = playbook("deploy_model.yml", "-e", "model_service_mode=swarm")
+    assert deploy.returncode == 2, deploy.stdout[-3000:]
+    assert "model_service_mode: swarm, but" in deploy.stdout and "is not in a swarm" in deploy.stdout
+    assert "changed=0" in deploy.stdout
+    assert release_containers(host) == before
+    assert call(base_url, "/predict", KNOWN_ROWS[1][0])[1]["prediction"] == 1
 
 
 def test_decommission_removes_the_service(host, base_url):

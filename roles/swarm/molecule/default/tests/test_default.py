@@ -2,17 +2,21 @@
 and overlay networking connects them; managers are promoted and demoted by the inventory,
 tokens never printed; a node leaves drained (its tasks move), a leave that would lose the
 quorum is refused, a host of the group joins again; bad input is refused before any change.
+The model service in swarm mode runs across the nodes, answers on each, updates under load
+without losing a request and is rolled back by the swarm when broken.
 
 The tests run once (not per host): they drive the three nodes themselves, in order."""
 
 import json
 import os
+import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import testinfra
-from molecule_helpers import ROOT, run_playbook
+from molecule_helpers import ROOT, KeepAliveClients, recap, run_playbook
 
 CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
 LEAVE = ROOT / "playbooks" / "swarm_leave.yml"
@@ -62,13 +66,19 @@ def swarm_converge(*extra, expect_rc=0):
 
 
 @pytest.fixture(scope="module")
-def web(nodes):
-    """A service of three replicas, one a node, on an overlay network (DNS round robin: this
-    kernel has no IPVS for Swarm's virtual IPs), on the harness's image loaded on every node."""
+def base_image(nodes):
+    """The harness's Python image, loaded on every node (nothing can be pulled)."""
     for node in nodes:
         if node.run("docker image inspect %s", IMAGE).rc != 0:
             load = node.run("docker load -i /var/cache/mlplatform-images/mlplatform-python-%s.tar", DEBIAN)
             assert load.rc == 0, load.stderr
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def web(nodes, base_image):
+    """A service of three replicas, one a node, on an overlay network (DNS round robin: this
+    kernel has no IPVS for Swarm's virtual IPs), on the harness's image loaded on every node."""
     manager = nodes[0]
     manager.run("docker service rm web; docker network rm web-net")
     manager.check_output("docker network create --driver overlay --attachable web-net")
@@ -118,6 +128,131 @@ def test_a_service_spreads_over_the_nodes_and_the_overlay_connects_them(nodes, w
     assert probe.rc == 0, probe.stdout + probe.stderr
 
 
+# The model service in swarm mode (role model_service, model_service_mode swarm), deployed
+# with the real playbooks: one service across the nodes, nginx on each.
+SECRET = "not-a-real-secret-5c1d"
+DEPLOY = ROOT / "playbooks" / "deploy_model.yml"
+SWARM_MODE = ["-e", json.dumps({"model_service_mode": "swarm", "model_service_base_image": IMAGE,
+                                "model_service_replicas": 2, "model_service_workers": 1,
+                                "model_service_health_timeout": 60, "model_service_log_driver": "json-file",
+                                "model_service_secret_env": {"MODEL_SERVICE_TEST_SECRET": SECRET}})]
+VIRGINICA = [6.7, 3.0, 5.2, 2.3]
+
+
+def node_url(name):
+    network = f"mlp-{os.environ.get('MLP_ROLE', 'swarm')}-debian{DEBIAN}"
+    address = subprocess.run(["docker", "inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}",
+                              name], capture_output=True, text=True, check=True).stdout.strip()
+    return f"http://{address}:80"
+
+
+def predict(url, row):
+    request = urllib.request.Request(f"{url}/predict", data=json.dumps(row).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["prediction"]
+
+
+def service_tasks(manager):
+    """The model service's running tasks: [(node, env list)]."""
+    ids = manager.check_output("docker service ps -q --filter desired-state=running model-service").split()
+    tasks = json.loads(manager.check_output("docker inspect " + " ".join(ids))) if ids else []
+    return [(node_names(manager)[task["NodeID"]], task["Spec"]["ContainerSpec"].get("Env", []))
+            for task in tasks if task["Status"]["State"] == "running"]
+
+
+def node_names(manager):
+    ids = manager.check_output("docker node ls -q").split()
+    return {node["ID"]: node["Description"]["Hostname"]
+            for node in json.loads(manager.check_output("docker node inspect " + " ".join(ids)))}
+
+
+@pytest.fixture(scope="module")
+def model(nodes, base_image):
+    deploy = run_playbook(DEPLOY, *SWARM_MODE)
+    yield deploy
+    run_playbook(ROOT / "playbooks" / "decommission_model.yml", *SWARM_MODE, expect_rc=None)
+
+
+def test_the_model_service_runs_across_the_swarm_and_answers_on_every_node(nodes, model):
+    manager = nodes[0]
+    tasks = service_tasks(manager)
+    assert len(tasks) == 2 and len({node for node, _ in tasks}) == 2, tasks
+    # Every node's nginx answers, the one with no task of the service too (overlay network).
+    for name in NODES:
+        assert predict(node_url(name), VIRGINICA) == 2, name
+    service = json.loads(manager.check_output("docker service inspect model-service"))[0]["Spec"]
+    assert service["EndpointSpec"]["Mode"] == "dnsrr"
+    assert service["UpdateConfig"]["Order"] == "start-first"
+    assert service["UpdateConfig"]["FailureAction"] == "rollback"
+    container = service["TaskTemplate"]["ContainerSpec"]
+    assert container["ReadOnly"] is True and container["CapabilityDrop"] == ["ALL"]
+    network = json.loads(manager.check_output("docker network inspect model-service-swarm"))[0]
+    assert network["Internal"] is True and network["Driver"] == "overlay"
+
+
+def test_the_services_secret_is_a_swarm_secret_the_process_sees_and_nobody_prints(nodes, model):
+    manager = nodes[0]
+    assert SECRET not in model.stdout + model.stderr
+    assert SECRET not in manager.check_output("docker service inspect model-service")
+    (mounted,) = json.loads(manager.check_output("docker service inspect model-service"))[0]["Spec"][
+        "TaskTemplate"]["ContainerSpec"]["Secrets"]
+    assert mounted["File"]["Name"] == "MODEL_SERVICE_TEST_SECRET"
+    assert mounted["SecretName"].startswith("model-service-MODEL_SERVICE_TEST_SECRET_v")
+    # gunicorn (the image's entrypoint exported the file, then ran it) has it in its environment.
+    seen = 0
+    for node in nodes:
+        for container in node.check_output("docker ps -q --filter label=org.mlplatform.revision").split():
+            environ = node.check_output("docker exec %s cat /proc/1/environ", container).split("\0")
+            assert f"MODEL_SERVICE_TEST_SECRET={SECRET}" in environ
+            assert node.check_output("docker exec %s cat /proc/1/cmdline", container).startswith("/opt/venv/bin/python")
+            seen += 1
+    assert seen == 2
+
+
+def test_a_rolling_update_on_the_swarm_loses_no_request(nodes, model):
+    """Keep-alive clients on two nodes' nginx through an update of the service (a setting
+    changes: new tasks, one at a time, started first); then a second run changes nothing."""
+    manager = nodes[0]
+    changed = SWARM_MODE + ["-e", json.dumps({"model_service_env": {"MAX_BATCH_ROWS": "500"}})]
+    with KeepAliveClients(node_url(NODES[0]), VIRGINICA, 2, clients=2) as first, \
+            KeepAliveClients(node_url(NODES[2]), VIRGINICA, 2, clients=2) as third:
+        run_playbook(DEPLOY, *changed)
+    first.check(least=100)
+    third.check(least=100)
+    tasks = service_tasks(manager)
+    assert len(tasks) == 2 and all("MAX_BATCH_ROWS=500" in env for _, env in tasks), tasks
+    again = run_playbook(DEPLOY, *changed)
+    assert all(host["changed"] == 0 for host in recap(again.stdout).values()), again.stdout[-3000:]
+
+
+def test_a_broken_version_is_rolled_back_by_the_swarm(nodes, model):
+    """A setting the app cannot start with: the swarm's update fails on its first task and
+    rolls back by itself; clients see nothing of it and the play fails saying so."""
+    manager = nodes[0]
+    broken = SWARM_MODE + ["-e", json.dumps({"model_service_env": {"MAX_BATCH_ROWS": "not-a-number"},
+                                             "model_service_health_timeout": 20})]
+    with KeepAliveClients(node_url(NODES[1]), VIRGINICA, 2, clients=2) as load:
+        deploy = run_playbook(DEPLOY, *broken, expect_rc=2)
+    load.check(least=50)
+    assert "the swarm rolled back" in deploy.stdout and "keeps serving" in deploy.stdout, deploy.stdout[-3000:]
+    tasks = service_tasks(manager)
+    assert len(tasks) == 2 and all("MAX_BATCH_ROWS=500" in env for _, env in tasks), tasks
+    state = json.loads(manager.check_output("cat /var/lib/mlplatform/model-service/model-service.json"))
+    assert state["current"]["mode"] == "swarm"
+
+
+def test_a_manual_rollback_on_the_swarm_loses_no_request(nodes, model):
+    """rollback_model.yml returns to the version recorded before the update (the first
+    deployment's settings) through the same start-first update, under keep-alive clients."""
+    manager = nodes[0]
+    with KeepAliveClients(node_url(NODES[0]), VIRGINICA, 2, clients=2) as load:
+        run_playbook(ROOT / "playbooks" / "rollback_model.yml", *SWARM_MODE)
+    load.check(least=50)
+    tasks = service_tasks(manager)
+    assert len(tasks) == 2 and not any("MAX_BATCH_ROWS=500" in env for _, env in tasks), tasks
+
+
 def test_managers_follow_the_inventory_and_no_token_is_printed(nodes):
     tokens = join_tokens(nodes[0])
     result = swarm_converge("-e", json.dumps({"swarm_managers": NODES}))
@@ -152,11 +287,17 @@ def test_a_leave_that_would_lose_the_quorum_is_refused(nodes):
              lambda: node_list(nodes[0])[NODES[2]]["manager_status"] == "reachable")
 
 
-def test_a_node_leaves_drained_and_its_tasks_move(nodes, web):
+def test_a_node_leaves_drained_and_its_tasks_move(nodes, web, model):
     manager = nodes[0]
     tokens = join_tokens(manager)
     wait_for("three running replicas", lambda: len(running_tasks(manager, web)) == 3)
-    result = run_playbook(LEAVE, "-vv", "-e", f"node={NODES[2]}", "-e", "skip_confirmation=true")
+    wait_for("the model service's two tasks", lambda: len(service_tasks(manager)) == 2)
+    # The model service answers through node 1's nginx while node 3 drains and leaves.
+    with KeepAliveClients(node_url(NODES[0]), VIRGINICA, 2, clients=2) as load:
+        result = run_playbook(LEAVE, "-vv", "-e", f"node={NODES[2]}", "-e", "skip_confirmation=true")
+    load.check(least=50)
+    placed = [node for node, _ in service_tasks(manager)]
+    assert len(placed) == 2 and set(placed) <= set(NODES[:2]), placed
     assert not any(token in result.stdout + result.stderr for token in tokens)
     assert sorted(node_list(manager)) == NODES[:2]
     assert nodes[2].check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "inactive"
@@ -196,3 +337,13 @@ def test_bad_input_is_refused_before_any_change(nodes, extra, message):
     result = swarm_converge("-e", json.dumps(extra), expect_rc=2)
     assert message in result.stdout, result.stdout[-3000:]
     assert node_list(nodes[0]) == before
+
+
+def test_decommission_removes_the_service_from_every_node(nodes, model):
+    run_playbook(ROOT / "playbooks" / "decommission_model.yml", *SWARM_MODE)
+    manager = nodes[0]
+    assert manager.run("docker service inspect model-service").rc != 0
+    assert manager.check_output("docker secret ls -q --filter label=org.mlplatform.model-service") == ""
+    assert manager.run("docker network inspect model-service-swarm").rc != 0
+    for node in nodes:
+        assert node.check_output("docker ps -aq --filter label=org.mlplatform.model-service") == ""
