@@ -224,6 +224,8 @@ def test_a_rolling_update_on_the_swarm_loses_no_request(nodes, model):
     assert len(tasks) == 2 and all("MAX_BATCH_ROWS=500" in env for _, env in tasks), tasks
     again = run_playbook(DEPLOY, *changed)
     assert all(host["changed"] == 0 for host in recap(again.stdout).values()), again.stdout[-3000:]
+    dry = run_playbook(DEPLOY, *changed, "--check")
+    assert all(host["changed"] == 0 for host in recap(dry.stdout).values()), dry.stdout[-3000:]
 
 
 def test_a_broken_version_is_rolled_back_by_the_swarm(nodes, model):
