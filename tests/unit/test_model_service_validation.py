@@ -56,6 +56,9 @@ BAD_INPUT = [
                  ["model_service_swarm_constraints[0]", "a placement constraint"], id="constraint-form"),
     pytest.param({"model_service_swarm_update_monitor": 0}, ["model_service_swarm_update_monitor", ">= 1"],
                  id="monitor"),
+    pytest.param({"model_service_mode": "swarm", "model_service_secret_env": {"A" * 50: "x", "SHORT": "y"}},
+                 ["model_service_secret_env", "at most 64 characters; too long for: " + "A" * 50],
+                 id="secret-name-too-long-for-swarm"),
 ]
 
 
