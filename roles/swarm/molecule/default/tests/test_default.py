@@ -341,6 +341,21 @@ def test_bad_input_is_refused_before_any_change(nodes, extra, message):
     assert node_list(nodes[0]) == before
 
 
+def test_a_node_that_rejoined_serves_the_model_again_after_a_deploy(nodes, model):
+    """Node 3 left (its nginx container stayed) and joined again as a worker: the next deploy
+    succeeds on the three nodes and node 3's nginx answers."""
+    result = run_playbook(DEPLOY, *SWARM_MODE)
+    assert "failed=0" in result.stdout.split("PLAY RECAP")[1]
+    assert wait_for("node 3's nginx to answer", lambda: answers(node_url(NODES[2])), 60)
+
+
+def answers(url):
+    try:
+        return predict(url, VIRGINICA) == 2
+    except OSError:
+        return False
+
+
 def test_decommission_removes_the_service_from_every_node(nodes, model):
     run_playbook(ROOT / "playbooks" / "decommission_model.yml", *SWARM_MODE)
     manager = nodes[0]
