@@ -72,6 +72,14 @@ def task_blocks(output):
     return [block for block in re.split(r"\n(?=TASK \[)", output) if block.startswith("TASK [")]
 
 
+def changed_tasks(output):
+    """The tasks of a run that changed something, with the hosts they changed (and the
+    module's message where the output has one): what an idempotence failure shows."""
+    return [block.split("\n", 1)[0] + "\n" + "\n".join(
+                line for line in block.splitlines() if line.startswith("changed:"))
+            for block in task_blocks(output) if "\nchanged:" in block]
+
+
 def run_playbook(playbook, *extra, expect_rc=0):
     """Run a playbook against the scenario's instances, as Molecule does (its inventory),
     with the project's ansible.cfg and roles. Asserts the exit code (unless expect_rc is
@@ -81,8 +89,15 @@ def run_playbook(playbook, *extra, expect_rc=0):
                ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     result = subprocess.run(["ansible-playbook", "-i", str(inventory), str(playbook), *extra],
                             env=env, capture_output=True, text=True, timeout=1200, check=False)
-    assert expect_rc is None or result.returncode == expect_rc, result.stdout[-4000:] + result.stderr[-2000:]
+    assert expect_rc is None or result.returncode == expect_rc, failure_report(result)
     return result
+
+
+def failure_report(result):
+    """What a failed run shows: the tasks that failed (whole), then the output's end."""
+    failed = [block[:3000] for block in task_blocks(result.stdout)
+              if re.search(r"^(fatal|failed): ", block, re.MULTILINE)]
+    return ("\n".join(failed) + "\n...\n" if failed else "") + result.stdout[-2500:] + result.stderr[-1500:]
 
 
 class KeepAliveClients:
