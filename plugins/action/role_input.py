@@ -34,7 +34,8 @@ DOCUMENTATION = """
             share, below; the rule's own keys win). For a list of strings, the rules apply to
             each item. An empty string passes every rule unless C(required) is true.
           - "Shared forms: C(git_remote), C(git_ref), C(size) (a Docker log size such as 10m),
-            C(absolute_path)."
+            C(absolute_path), C(owned_dir) (a directory a role may remove: below a top-level
+            one)."
         type: dict
         default: {}
 """
@@ -65,6 +66,9 @@ FORMS = {
     "git_ref": {"match": r"[A-Za-z0-9][A-Za-z0-9._/-]*", "form": "a branch, tag or commit (no spaces)"},
     "size": {"match": r"[0-9]+[kmg]", "form": "a size: digits and k, m or g (10m)"},
     "absolute_path": {"match": r"/.*", "form": "empty or an absolute path"},
+    # A directory the role owns (an uninstall may remove it): never / or a top-level one.
+    "owned_dir": {"match": r"(/(?!\.\.?(/|$))[^/]+){2,}/?",
+                  "form": "an absolute path below a top-level directory (/opt/NAME), no . or .. parts"},
 }
 
 

@@ -26,6 +26,10 @@ BAD_INPUT = [
                  ["does not fit dvc_remote_type local", "absolute path"], id="relative-local"),
     pytest.param({"dvc_ssh_users": ["alice"], "dvc_storage_host": "nowhere"},
                  ["dvc_storage_host 'nowhere' is not an inventory host"], id="unknown-storage-host"),
+    # Directories an uninstall may remove (purge_data): never / or a top-level one.
+    pytest.param({"dvc_venv": "/opt"}, ["dvc_venv", "below a top-level directory"], id="top-level-venv"),
+    pytest.param({"dvc_shared_cache_dir": "/var/cache/../.."}, ["dvc_shared_cache_dir", "no . or .. parts"],
+                 id="dotdot-cache"),
 ]
 
 

@@ -44,6 +44,12 @@ BAD_INPUT = [
                  ["jupyterhub_shared_group", "no-such-group-here"], id="unknown-group"),
     pytest.param({"jupyterhub_venv": "opt/jupyterhub"}, ["jupyterhub_venv: must be an absolute path"],
                  id="relative-venv"),
+    # Directories an uninstall may remove (purge_data): never / or a top-level one.
+    pytest.param({"jupyterhub_state_dir": "/var"}, ["jupyterhub_state_dir", "below a top-level directory"],
+                 id="top-level-state-dir"),
+    pytest.param({"jupyterhub_shared_dir": "/"}, ["jupyterhub_shared_dir", "below a top-level directory"],
+                 id="root-shared-dir"),
+    pytest.param({"jupyterhub_venv": "/opt/../usr"}, ["jupyterhub_venv", "no . or .. parts"], id="dotdot-venv"),
 ]
 
 
