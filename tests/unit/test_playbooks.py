@@ -120,3 +120,25 @@ def test_the_model_service_is_deployed_host_by_host_or_across_the_swarm_at_once(
     assert (single["hosts"], single["serial"]) == ("model_service_mode_single", 1)
     assert swarm["hosts"] == "model_service_mode_swarm" and "serial" not in swarm
     assert swarm.get("strategy", "linear") == "linear"
+
+
+def test_decommission_asks_first_then_each_role_uninstalls_under_its_tag():
+    """The confirmation play runs whatever the tags (kubespray's reset.yml asks first too);
+    every role it takes off has that entry point (tasks file and argument spec) and its tag,
+    on the groups site.yml gives the role, and purge_data reaches the role's own switch."""
+    confirm, remove = load("decommission.yml")
+    assert confirm["tags"] == ["always"] and confirm["hosts"] == remove["hosts"]
+    assert [task["ansible.builtin.pause"] for task in confirm["tasks"] if "ansible.builtin.pause" in task]
+    site_when = dict(roles_of(load("site.yml")[2]))
+    for task in remove["tasks"]:
+        include = task["ansible.builtin.include_role"]
+        role, entry = include["name"], include["tasks_from"]
+        assert (ROOT / "roles" / role / "tasks" / f"{entry}.yml").is_file(), role
+        specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+        assert entry in specs["argument_specs"], role
+        assert task["tags"] == [role] and include["apply"]["tags"] == [role]
+        # The model service is deploy_model.yml's, on prod.
+        assert task["when"] == site_when.get(role, "'prod' in group_names"), role
+        if entry == "uninstall":
+            assert task["vars"] == {f"{role}_purge_data": "{{ purge_data | default(false) | bool }}"}
+            assert f"{role}_purge_data" in specs["argument_specs"]["uninstall"]["options"]

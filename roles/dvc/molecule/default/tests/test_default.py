@@ -1,9 +1,15 @@
-"""Behaviour of role `dvc`: a user pushes to the SSH remote and gets the same bytes back."""
+"""Behaviour of role `dvc`: a user pushes to the SSH remote and gets the same bytes back;
+the uninstall keeps the shared cache, and a reinstall checks data out of it."""
 
 import functools
+import os
+from pathlib import Path
 
 import pytest
+from molecule_helpers import ROOT, changed_tasks, recap, run_playbook
 from molecule_helpers import as_user as _as_user
+
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 
 PROJECT = (
     "set -e; cd ~ && rm -rf proj && mkdir proj && cd proj && git init -q && dvc init -q"
@@ -66,3 +72,47 @@ def test_private_keys_stay_private(host, user):
     key = host.file(f"/home/{user}/.ssh/id_ed25519")
     assert key.user == user
     assert key.mode == 0o600
+
+
+# --- Uninstall (playbooks/decommission.yml), last: it takes DVC off the instance ---------------
+
+DECOMMISSION = ROOT / "playbooks" / "decommission.yml"
+CONFIRMED = ("--tags", "dvc", "-e", "skip_confirmation=true")
+
+
+def cache_digest(host):
+    return host.check_output("cd /var/cache/dvc && find . -type f | sort | xargs -r sha256sum")
+
+
+def test_decommission_removes_dvc_keeps_the_cache_and_a_reinstall_pulls_again(host):
+    """--check changes nothing; the real run takes the command, the virtualenv and the system
+    config away and leaves the shared cache byte for byte; a second run changes nothing; the
+    role installs it again and alice's project checks its data out of the kept cache."""
+    cache = cache_digest(host)
+    assert cache
+    dry = run_playbook(DECOMMISSION, *CONFIRMED, "--check")
+    assert sum(host_recap["changed"] for host_recap in recap(dry.stdout).values()) > 0
+    assert as_user(host, "bob", "dvc --version").rc == 0
+
+    run_playbook(DECOMMISSION, *CONFIRMED)
+    assert as_user(host, "bob", "command -v dvc").rc != 0
+    for path in ("/opt/dvc", "/usr/local/bin/dvc", "/etc/xdg/dvc"):
+        assert not host.file(path).exists, path
+    assert cache_digest(host) == cache
+    again = run_playbook(DECOMMISSION, *CONFIRMED)
+    assert all(host_recap["changed"] == 0 for host_recap in recap(again.stdout).values()), changed_tasks(again.stdout)
+
+    run_playbook(SCENARIO / "converge.yml")
+    result = as_user(host, "alice", "set -e; cd ~/proj && rm -f data.bin && dvc checkout -q data.bin"
+                     f" && {MAKE_DATA.replace('data.bin', 'want.bin')} && cmp data.bin want.bin && echo same")
+    assert result.rc == 0 and result.stdout.strip() == "same", result.stdout + result.stderr
+
+
+def test_decommission_with_purge_data_removes_the_shared_cache(host):
+    refused = run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=maybe", expect_rc=2)
+    assert "purge_data and skip_confirmation are true or false" in refused.stdout
+    assert host.file("/opt/dvc").exists and host.file("/var/cache/dvc").exists
+    run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=true")
+    assert not host.file("/var/cache/dvc").exists and not host.file("/opt/dvc").exists
+    # The users' keys are theirs: they stay.
+    assert host.file("/home/alice/.ssh/id_ed25519").exists

@@ -9,7 +9,9 @@ team are refused; JupyterLab renders in headless Chromium; the idle culler stops
 server; re-running the role with the native authenticator needs an admin's approval for a
 sign-up, keeps the secrets and the users, and switching back keeps them too; upgrading
 JupyterHub from the scenario's older release to the role's default keeps a running server,
-the homes, the users and the secrets.
+the homes, the users and the secrets; playbooks/decommission.yml asks first, removes the hub
+and keeps its data, and the role installs it again with its users and their files; with
+purge_data the hub's state goes too, never the homes.
 """
 
 import datetime
@@ -30,7 +32,7 @@ import pytest
 import requests
 import websocket
 import yaml
-from molecule_helpers import run_playbook
+from molecule_helpers import changed_tasks, recap, run_playbook
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
@@ -452,3 +454,76 @@ def test_an_upgrade_keeps_servers_homes_users_and_secrets(host, address, ca_file
     assert hub.run_code("alice", "python3", "open('/home/alice/notes.txt').read()") == "'kept'"
     assert {"alice", "bob", "dave"} <= {user["name"] for user in hub.api("GET", "/hub/api/users").json()}
     assert secrets_digest(host) == before
+
+
+# --- Uninstall and install again (playbooks/decommission.yml), last --------------------------
+
+DECOMMISSION = ROOT / "playbooks" / "decommission.yml"
+CONFIRMED = ("--tags", "jupyterhub", "-e", "skip_confirmation=true")
+
+
+def hub_answers(address, ca_file):
+    try:
+        return requests.get(f"https://{address}/hub/api/", verify=ca_file, timeout=10).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_decommission_asks_first_and_dry_runs_change_nothing(host, address, ca_file):
+    """Without confirmation (no terminal: no 'yes') nothing goes; --check reports what would go
+    and leaves the hub serving; a switch that is not a boolean is refused."""
+    ca_file = fetch_certificate(host, ca_file)
+    refused = run_playbook(DECOMMISSION, "--tags", "jupyterhub", expect_rc=2)
+    assert "Not confirmed" in refused.stdout, refused.stdout[-2000:]
+    bad = run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=everything", expect_rc=2)
+    assert "purge_data and skip_confirmation are true or false" in bad.stdout
+    dry = run_playbook(DECOMMISSION, *CONFIRMED, "--check")
+    assert sum(result["changed"] for result in recap(dry.stdout).values()) > 0
+    assert hub_answers(address, ca_file)
+    assert host.service("jupyterhub").is_running
+
+
+def test_decommission_removes_the_hub_and_keeps_its_data(host, address, ca_file):
+    """alice's server was running (the upgrade test left it): it stops with the hub; the hub's
+    software, unit, site, configuration and nginx go; its database and secrets, the shared
+    directory and the homes stay. A second run changes nothing."""
+    secrets = secrets_digest(host)
+    run_playbook(DECOMMISSION, *CONFIRMED)
+    assert not hub_answers(address, ca_file)
+    for unit in ("jupyterhub", "jupyter-alice-singleuser"):
+        assert host.run(f"systemctl is-active {unit}").stdout.strip() != "active", unit
+    for path in ("/opt/jupyterhub", "/etc/jupyterhub", "/etc/systemd/system/jupyterhub.service",
+                 "/etc/nginx/sites-enabled/jupyterhub.conf"):
+        assert not host.file(path).exists, path
+    assert not host.package("nginx").is_installed
+    assert not host.package("node-configurable-http-proxy").is_installed
+    assert host.file("/var/lib/jupyterhub/jupyterhub.sqlite").exists
+    assert secrets_digest(host) == secrets
+    assert host.file("/srv/team").is_directory and host.file("/home/alice/shared").is_symlink
+    assert host.file("/home/alice/notes.txt").content_string == "kept"
+    again = run_playbook(DECOMMISSION, *CONFIRMED)
+    assert all(result["changed"] == 0 for result in recap(again.stdout).values()), changed_tasks(again.stdout)
+
+
+def test_installed_again_the_hub_has_its_users_and_their_files(host, address, ca_file):
+    """The role on the same host converges to a working hub (a new self-signed certificate:
+    its configuration went) with the users it had, and alice's file is there in her server."""
+    target = yaml.safe_load((ROOT / "roles/jupyterhub/defaults/main.yml").read_text())["jupyterhub_version"]
+    converge("-e", "jupyterhub_idle_timeout=3600", "-e", f"jupyterhub_version={target}")
+    ca_file = fetch_certificate(host, ca_file)
+    hub = Hub(address, ca_file)
+    assert hub.login("alice", PASSWORDS["alice"])
+    hub.new_token("alice")
+    assert {"alice", "bob", "dave"} <= {user["name"] for user in hub.api("GET", "/hub/api/users").json()}
+    assert hub.api("POST", "/hub/api/users/alice/server").status_code in (201, 202)
+    hub.wait_ready("alice")
+    assert hub.run_code("alice", "python3", "open('/home/alice/notes.txt').read()") == "'kept'"
+
+
+def test_decommission_with_purge_data_removes_the_hubs_state_not_the_homes(host):
+    run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=true")
+    for path in ("/var/lib/jupyterhub", "/srv/team", "/opt/jupyterhub"):
+        assert not host.file(path).exists, path
+    for link in ("/home/alice/shared", "/etc/skel/shared"):
+        assert not host.file(link).is_symlink, link
+    assert host.file("/home/alice/notes.txt").content_string == "kept"
