@@ -24,6 +24,9 @@ export ANSIBLE_CONFIG="$root/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=
 logs="$root/artifacts/logs"
 mkdir -p "$logs"
 jobs=${MLP_JOBS:-2}
+# Labels this run's test containers (.config/molecule/create.yml): the clean-up at the end
+# removes those only.
+export MLP_TEST_RUN="${MLP_TEST_RUN:-$$-$(date +%s)}"
 
 # Molecule runs: every role scenario on MLP_DEBIAN_DEFAULT, the roles of MLP_EVERY_RELEASE
 # (tests/platforms.env, or the environment: "common docker model_service", "all") on every
@@ -200,11 +203,12 @@ for stage in "${stages[@]}"; do
   esac
 done
 
-# Leave no test container behind, whatever happened -- when this run started any (a lint
-# or unit run must not touch the containers of another run).
+# Leave none of this run's test containers behind, whatever happened (those of another run
+# beside it, and a lab kept with MLP_LAB_TESTING unset, are not this run's).
 case " ${stages[*]} " in
   *" molecule "* | *" integration "*)
-    docker ps -aq --filter label=org.mlplatform.test=true 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 ;;
+    docker ps -aq --filter label=org.mlplatform.test=true --filter "label=org.mlplatform.test.run=$MLP_TEST_RUN" \
+      2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 ;;
 esac
 
 echo
