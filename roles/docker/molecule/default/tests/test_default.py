@@ -1,12 +1,15 @@
 """Role `docker`: the engine runs with the configured daemon.json, a docker-group user runs
-containers and compose projects, others cannot; the upstream repository files (side effect)."""
+containers and compose projects, others cannot; the upstream repository files (side effect);
+the uninstall keeps the images, which a reinstall runs, and purge_data removes them."""
 
 import base64
 import contextlib
 import json
+import os
+from pathlib import Path
 
 import pytest
-from molecule_helpers import as_user
+from molecule_helpers import ROOT, as_user, changed_tasks, recap, run_playbook
 
 IMAGE_TARS = "/var/cache/mlplatform-images"
 
@@ -156,3 +159,37 @@ def test_upstream_repository_is_signed_by_its_key_only(host):
     keyring = host.file("/etc/apt/keyrings/docker.asc")
     assert keyring.mode == 0o644
     assert keyring.content_string == host.file("/srv/test-docker-mirror/debian/gpg").content_string
+
+
+# --- Uninstall (playbooks/decommission.yml), last: it takes the engine and the side effect's
+# repository files off -------------------------------------------------------------------------
+
+DECOMMISSION = ROOT / "playbooks" / "decommission.yml"
+CONFIRMED = ("--tags", "docker", "-e", "skip_confirmation=true")
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+
+
+def test_decommission_removes_the_engine_keeps_its_images_and_a_reinstall_runs_them(host, test_image):
+    image = host.check_output("docker image inspect -f '{{.Id}}' %s", test_image)
+    run_playbook(DECOMMISSION, *CONFIRMED)
+    assert host.run("command -v docker").rc != 0
+    assert not host.package("docker.io").is_installed
+    for path in ("/etc/docker", "/etc/apt/sources.list.d/docker.sources", "/etc/apt/keyrings/docker.asc"):
+        assert not host.file(path).exists, path
+    assert host.file("/var/lib/docker").is_directory
+    again = run_playbook(DECOMMISSION, *CONFIRMED)
+    assert all(result["changed"] == 0 for result in recap(again.stdout).values()), changed_tasks(again.stdout)
+
+    run_playbook(SCENARIO / "converge.yml")
+    assert host.check_output("docker image inspect -f '{{.Id}}' %s", test_image) == image
+    result = as_user(host, "alice", f"docker run --rm {test_image} python3 -c 'print(6 * 7)'")
+    assert result.rc == 0 and result.stdout.strip() == "42", result.stderr
+
+
+def test_decommission_with_purge_data_removes_images_and_containers(host):
+    run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=true")
+    # The data root is a mount point here (the engine's volume): emptied, not removed.
+    for path in ("/var/lib/docker", "/var/lib/containerd"):
+        assert host.run("find %s -mindepth 1 -maxdepth 1 2>/dev/null | head -1", path).stdout == "", path
+    again = run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=true")
+    assert all(result["changed"] == 0 for result in recap(again.stdout).values()), changed_tasks(again.stdout)

@@ -358,6 +358,14 @@ def answers(url):
         return False
 
 
+def test_the_engine_of_a_swarm_node_is_not_uninstalled(nodes):
+    """playbooks/decommission.yml refuses to take the engine from a node of the swarm."""
+    result = run_playbook(ROOT / "playbooks" / "decommission.yml", "--tags", "docker", "--limit", NODES[2],
+                          "-e", "skip_confirmation=true", expect_rc=2)
+    assert "is a node of a Docker Swarm" in result.stdout and "swarm_leave.yml" in result.stdout, result.stdout[-2000:]
+    assert nodes[2].check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "active"
+
+
 def test_decommission_removes_the_service_from_every_node(nodes, model):
     run_playbook(ROOT / "playbooks" / "decommission_model.yml", *SWARM_MODE)
     manager = nodes[0]
