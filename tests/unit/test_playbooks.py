@@ -53,7 +53,8 @@ def test_conda_comes_before_jupyterhub():
 def test_each_group_gets_its_roles():
     plays = load("site.yml")
     wanted = {"common": "", "data_storage": "data", "git": "admin eda ml prod", "conda": "eda ml",
-              "dvc": "eda ml prod", "docker": "prod", "jupyterhub": "eda"}
+              "dvc": "eda ml prod", "docker": "prod", "jupyterhub": "eda", "postgresql": "admin",
+              "mlflow": "admin"}
     found = {name: when for play in plays for name, when in roles_of(play)}
     # Backups go where there is something to back up (backup_paths; group_vars/data.yml).
     assert found.pop("backup") == "backup_paths | default([]) | length > 0"
