@@ -2,7 +2,7 @@
 operator, a playbook, and reading a play recap. On the verifier's path (PYTHONPATH, set in
 .config/molecule/config.yml):
 
-    from molecule_helpers import as_user, run_playbook
+    from molecule_helpers import as_user, assert_unchanged, run_playbook
 
 and KeepAliveClients, the model service's clients that must lose no request.
 """
@@ -78,6 +78,14 @@ def changed_tasks(output):
     return [block.split("\n", 1)[0] + "\n" + "\n".join(
                 line for line in block.splitlines() if line.startswith("changed:"))
             for block in task_blocks(output) if "\nchanged:" in block]
+
+
+def assert_unchanged(result):
+    """A playbook run that reported its hosts and changed nothing on any of them; otherwise
+    the tasks that changed something."""
+    stats = recap(result.stdout)
+    assert stats, "no PLAY RECAP in the output:\n" + result.stdout[-2000:]
+    assert all(host["changed"] == 0 for host in stats.values()), changed_tasks(result.stdout)
 
 
 def run_playbook(playbook, *extra, expect_rc=0):

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from molecule_helpers import ROOT, as_user, changed_tasks, recap, run_playbook
+from molecule_helpers import ROOT, as_user, assert_unchanged, run_playbook
 
 IMAGE_TARS = "/var/cache/mlplatform-images"
 
@@ -178,7 +178,7 @@ def test_decommission_removes_the_engine_keeps_its_images_and_a_reinstall_runs_t
         assert not host.file(path).exists, path
     assert host.file("/var/lib/docker").is_directory
     again = run_playbook(DECOMMISSION, *CONFIRMED)
-    assert all(result["changed"] == 0 for result in recap(again.stdout).values()), changed_tasks(again.stdout)
+    assert_unchanged(again)
 
     run_playbook(SCENARIO / "converge.yml")
     assert host.check_output("docker image inspect -f '{{.Id}}' %s", test_image) == image
@@ -192,4 +192,4 @@ def test_decommission_with_purge_data_removes_images_and_containers(host):
     for path in ("/var/lib/docker", "/var/lib/containerd"):
         assert host.run("find %s -mindepth 1 -maxdepth 1 2>/dev/null | head -1", path).stdout == "", path
     again = run_playbook(DECOMMISSION, *CONFIRMED, "-e", "purge_data=true")
-    assert all(result["changed"] == 0 for result in recap(again.stdout).values()), changed_tasks(again.stdout)
+    assert_unchanged(again)

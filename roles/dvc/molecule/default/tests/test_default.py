@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from molecule_helpers import ROOT, changed_tasks, recap, run_playbook
+from molecule_helpers import ROOT, assert_unchanged, recap, run_playbook
 from molecule_helpers import as_user as _as_user
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
@@ -100,7 +100,7 @@ def test_decommission_removes_dvc_keeps_the_cache_and_a_reinstall_pulls_again(ho
         assert not host.file(path).exists, path
     assert cache_digest(host) == cache
     again = run_playbook(DECOMMISSION, *CONFIRMED)
-    assert all(host_recap["changed"] == 0 for host_recap in recap(again.stdout).values()), changed_tasks(again.stdout)
+    assert_unchanged(again)
 
     run_playbook(SCENARIO / "converge.yml")
     result = as_user(host, "alice", "set -e; cd ~/proj && rm -f data.bin && dvc checkout -q data.bin"

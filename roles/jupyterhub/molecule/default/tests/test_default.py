@@ -32,7 +32,7 @@ import pytest
 import requests
 import websocket
 import yaml
-from molecule_helpers import changed_tasks, recap, run_playbook
+from molecule_helpers import assert_unchanged, recap, run_playbook
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
@@ -502,7 +502,7 @@ def test_decommission_removes_the_hub_and_keeps_its_data(host, address, ca_file)
     assert host.file("/srv/team").is_directory and host.file("/home/alice/shared").is_symlink
     assert host.file("/home/alice/notes.txt").content_string == "kept"
     again = run_playbook(DECOMMISSION, *CONFIRMED)
-    assert all(result["changed"] == 0 for result in recap(again.stdout).values()), changed_tasks(again.stdout)
+    assert_unchanged(again)
 
 
 def test_installed_again_the_hub_has_its_users_and_their_files(host, address, ca_file):

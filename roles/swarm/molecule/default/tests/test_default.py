@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
-from molecule_helpers import ROOT, KeepAliveClients, changed_tasks, recap, run_playbook
+from molecule_helpers import ROOT, KeepAliveClients, assert_unchanged, run_playbook
 
 CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
 LEAVE = ROOT / "playbooks" / "swarm_leave.yml"
@@ -225,9 +225,9 @@ def test_a_rolling_update_on_the_swarm_loses_no_request(nodes, model):
     tasks = service_tasks(manager)
     assert len(tasks) == 2 and all("MAX_BATCH_ROWS=500" in env for _, env in tasks), tasks
     again = run_playbook(DEPLOY, *changed)
-    assert all(host["changed"] == 0 for host in recap(again.stdout).values()), changed_tasks(again.stdout)
+    assert_unchanged(again)
     dry = run_playbook(DEPLOY, *changed, "--check")
-    assert all(host["changed"] == 0 for host in recap(dry.stdout).values()), changed_tasks(dry.stdout)
+    assert_unchanged(dry)
 
 
 def test_a_broken_version_is_rolled_back_by_the_swarm(nodes, model):
