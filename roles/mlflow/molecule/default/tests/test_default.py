@@ -14,6 +14,7 @@ scenario's older release to the role's default migrates the database and keeps t
 import os
 import shlex
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -144,7 +145,13 @@ def test_the_runs_live_in_postgresql_and_survive_a_restart(host, address, ca_fil
         "runuser -u postgres -- psql -d mlflow -Atc \"SELECT count(*) FROM experiments WHERE name = '%s'\"", EXPERIMENT)
     assert count == "1"
     host.check_output("systemctl restart mlflow")
-    host.check_output("for i in $(seq 60); do curl -fs http://127.0.0.1:5000/health && exit 0; sleep 1; done; exit 1")
+    for _ in range(90):
+        try:
+            if requests.get(f"https://{address}/health", verify=ca_file, timeout=10).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
     assert run_of(address, ca_file, "alice")["data"]["metrics"][0]["value"] == 0.93
 
 
