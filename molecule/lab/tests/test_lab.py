@@ -197,15 +197,15 @@ def test_mlflow_on_admin_answers_the_team_over_https_with_logins(host):
     (the lab's generated password) creates an experiment and reads it back, no login and a
     wrong password are refused."""
     password = host.file("/home/debian/.config/mlplatform/lab-mlflow-alice-password").content_string.strip()
-    lab_shell("ml1", "echo | openssl s_client -connect admin1:443 -servername admin1 2>/dev/null"
+    lab_shell(host, "ml1", "echo | openssl s_client -connect admin1:443 -servername admin1 2>/dev/null"
                      " | openssl x509 > /tmp/admin-mlflow.pem")
     api = "curl -sS --cacert /tmp/admin-mlflow.pem -o /dev/null -w '%{http_code}' https://admin1/api/2.0/mlflow/"
     name = f"lab-{os.getpid()}"
-    assert lab_shell("ml1", api + "experiments/search?max_results=1") == "401"
-    assert lab_shell("ml1", api + "experiments/search?max_results=1 -u alice:not-her-password") == "401"
-    created = lab_shell("ml1", f"curl -sS --cacert /tmp/admin-mlflow.pem -u alice:{password} -H 'Content-Type: application/json'"
+    assert lab_shell(host, "ml1", api + "experiments/search?max_results=1").strip() == "401"
+    assert lab_shell(host, "ml1", api + "experiments/search?max_results=1 -u alice:not-her-password").strip() == "401"
+    created = lab_shell(host, "ml1", f"curl -sS --cacert /tmp/admin-mlflow.pem -u alice:{password} -H 'Content-Type: application/json'"
                                f" -d '{{\"name\": \"{name}\"}}' https://admin1/api/2.0/mlflow/experiments/create")
     assert "experiment_id" in created, created
-    found = lab_shell("ml1", f"curl -sS --cacert /tmp/admin-mlflow.pem -u alice:{password}"
+    found = lab_shell(host, "ml1", f"curl -sS --cacert /tmp/admin-mlflow.pem -u alice:{password}"
                              f" 'https://admin1/api/2.0/mlflow/experiments/get-by-name?experiment_name={name}'")
     assert json.loads(found)["experiment"]["name"] == name
