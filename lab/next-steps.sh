@@ -20,6 +20,8 @@ provisioned from the admin host over SSH.
     ansible-playbook playbooks/site.yml --check --diff
     ansible-playbook playbooks/deploy_model.yml          (the model service on prod1)
     ansible-playbook playbooks/release.yml               (train on ml1 as alice, serve it on prod1)
+    curl -k -u alice:$(cat ~/.config/mlplatform/lab-mlflow-alice-password) \
+      https://admin1/api/2.0/mlflow/experiments/search   (MLflow on admin1, alice's lab password)
   make lab              again: re-provisions (site.yml), keeps the containers
   make lab-down         removes the lab
 
