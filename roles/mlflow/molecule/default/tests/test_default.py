@@ -8,7 +8,9 @@ server) and bob reads it back byte for byte; the runs are in PostgreSQL and surv
 restart; a browser's write from a foreign origin is refused, from the server's own name
 accepted; no secret on a command line or in the converge output; a new admin password in the
 inventory replaces the old one; an account set absent is deleted; upgrading MLflow from the
-scenario's older release to the role's default migrates the database and keeps the runs.
+scenario's older release to the role's default migrates the database and keeps the runs;
+playbooks/decommission.yml removes the server and keeps runs and artifacts, which a
+reinstall serves again; with purge_data the databases and the artifacts go too.
 """
 
 import os
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from molecule_helpers import as_user, run_playbook
+from molecule_helpers import as_user, assert_unchanged, run_playbook
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
@@ -203,3 +205,42 @@ def test_an_upgrade_migrates_the_database_and_keeps_the_runs(host, address, ca_f
     assert api(address, ca_file, "GET", "experiments/search?max_results=1", "admin").status_code == 200
     run = run_of(address, ca_file, "bob")
     assert [m["value"] for m in run["data"]["metrics"] if m["key"] == "accuracy"] == [0.93]
+
+
+# --- Uninstall (playbooks/decommission.yml) -----------------------------------------------
+
+def decommission(*extra):
+    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow", "-e", "skip_confirmation=true", *extra)
+
+
+def test_decommission_keeps_the_runs_and_a_reinstall_serves_them_again(host, address, ca_file):
+    target = yaml.safe_load((ROOT / "roles/mlflow/defaults/main.yml").read_text())["mlflow_version"]
+    decommission()
+    assert not host.service("mlflow").is_running
+    for path in ("/opt/mlflow", "/etc/mlflow", "/etc/systemd/system/mlflow.service", "/etc/nginx/sites-enabled/mlflow.conf"):
+        assert not host.file(path).exists, path
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"https://{address}/health", verify=ca_file, timeout=10)
+    kept = host.check_output(
+        "runuser -u postgres -- psql -d mlflow -Atc \"SELECT count(*) FROM experiments WHERE name = '%s'\"", EXPERIMENT)
+    assert kept == "1"
+    assert host.file("/var/lib/mlflow/artifacts").is_directory
+    assert_unchanged(decommission())
+
+    converge("-e", f"mlflow_version={target}")
+    fresh_ca = Path(ca_file).with_name("mlflow-again.pem")
+    fresh_ca.write_text(host.file("/etc/mlflow/tls/cert.pem").content_string)
+    run = run_of(address, str(fresh_ca), "bob")
+    artifact = requests.get(
+        f"https://{address}/api/2.0/mlflow-artifacts/artifacts/{run['info']['experiment_id']}/"
+        f"{run['info']['run_id']}/artifacts/reports/alice-report.txt",
+        auth=("bob", PASSWORDS["bob"]), verify=str(fresh_ca), timeout=60)
+    assert artifact.content == bytes(range(256)) * 40
+
+
+def test_decommission_with_purge_data_drops_the_runs_and_the_artifacts(host):
+    decommission("-e", "purge_data=true")
+    databases = host.check_output("runuser -u postgres -- psql -Atc 'SELECT datname FROM pg_database'").split()
+    assert "mlflow" not in databases and "mlflow_auth" not in databases
+    assert not host.file("/var/lib/mlflow").exists
+    assert not host.file("/opt/mlflow").exists
