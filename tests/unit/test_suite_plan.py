@@ -39,13 +39,27 @@ def scenario_roles():
     return {path.parts[-4] for path in ROOT.glob("roles/*/molecule/default/molecule.yml")}
 
 
+def with_building_blocks(roles):
+    """The roles and those their tasks import or include (tls_certificate), transitively."""
+    found, todo = set(), list(roles)
+    while todo:
+        role = todo.pop()
+        if role in found:
+            continue
+        found.add(role)
+        for tasks in (ROOT / "roles" / role / "tasks").glob("*.yml"):
+            todo += re.findall(r"ansible\.builtin\.(?:import|include)_role:\n\s+name: (\w+)$", tasks.read_text(), re.M)
+    return found
+
+
 def lab_roles():
-    """The roles of the playbooks the lab runs: site.yml, and release.yml's (train, deploy)."""
+    """The roles of the playbooks the lab runs: site.yml, and release.yml's (train, deploy),
+    with the roles these use."""
     roles = set()
     for name in ("site.yml", "train.yml", "deploy_model.yml", "rollback_model.yml"):
         text = (ROOT / "playbooks" / name).read_text()
         roles |= set(re.findall(r"^\s+(?:- role|name): (\w+)$", text, re.M)) & {p.name for p in (ROOT / "roles").iterdir()}
-    return roles
+    return with_building_blocks(roles)
 
 
 def test_every_role_scenario_runs_once_on_the_default_release():
@@ -74,11 +88,11 @@ def test_every_release_runs_on_demand():
 
 
 def test_meta_claims_the_tested_releases_only():
-    """A role with a scenario of its own meets every release; one without (ml_project, tested
-    by the lab's ML loop) claims the lab's release only."""
+    """A role with a scenario of its own (or used by one: tls_certificate) meets every release;
+    one without (ml_project, tested by the lab's ML loop) claims the lab's release only."""
     versions, _, lab = platforms()
     names = {"12": "bookworm", "13": "trixie"}
-    own = scenario_roles()
+    own = with_building_blocks(scenario_roles())
     for meta in ROOT.glob("roles/*/meta/main.yml"):
         role = meta.parts[-3]
         tested = versions if role in own else [lab]
