@@ -190,7 +190,7 @@ for stage in "${stages[@]}"; do
         if [ -n "$want_roles" ]; then
           # Longest first (as measured), so that the last ones to start are short.
           for scenario in $(printf '%s\n' $scenarios | awk -F@ '
-              BEGIN { n = split("jupyterhub model_service mlflow common dvc docker data_storage git conda", o, " ")
+              BEGIN { n = split("jupyterhub model_service mlflow airflow common dvc docker data_storage git conda", o, " ")
                       for (i = 1; i <= n; i++) rank[o[i]] = i }
               { print (($1 in rank) ? rank[$1] : 0), $0 }' | sort -n -s -k1,1 | cut -d' ' -f2); do
             queue_check "molecule-${scenario/@/-debian}" molecule_run "${scenario%@*}" "${scenario#*@}"
