@@ -22,6 +22,8 @@ provisioned from the admin host over SSH.
     ansible-playbook playbooks/release.yml               (train on ml1 as alice, serve it on prod1)
     curl -k -u alice:$(cat ~/.config/mlplatform/lab-mlflow-alice-password) \
       https://admin1/api/2.0/mlflow/experiments/search   (MLflow on admin1, alice's lab password)
+    curl -k https://admin1:8443/api/v2/monitor/health    (Airflow on admin1; its UI logs in
+                                                          alice with lab-airflow-alice-password)
   make lab              again: re-provisions (site.yml), keeps the containers
   make lab-down         removes the lab
 

@@ -54,7 +54,7 @@ def test_each_group_gets_its_roles():
     plays = load("site.yml")
     wanted = {"common": "", "data_storage": "data", "git": "admin eda ml prod", "conda": "eda ml",
               "dvc": "eda ml prod", "docker": "prod", "jupyterhub": "eda", "postgresql": "admin",
-              "mlflow": "admin"}
+              "mlflow": "admin", "airflow": "admin"}
     found = {name: when for play in plays for name, when in roles_of(play)}
     # Backups go where there is something to back up (backup_paths; group_vars/data.yml).
     assert found.pop("backup") == "backup_paths | default([]) | length > 0"
@@ -143,3 +143,20 @@ def test_decommission_asks_first_then_each_role_uninstalls_under_its_tag():
         if entry == "uninstall":
             assert task["vars"] == {f"{role}_purge_data": "{{ purge_data | default(false) | bool }}"}
             assert f"{role}_purge_data" in specs["argument_specs"]["uninstall"]["options"]
+
+
+def test_the_ml_loops_steps_are_the_projects_playbooks_handing_on_the_trained_commit():
+    """Airflow's ml_loop on the platform (group_vars/admin.yml): train.yml reports the commit
+    (ML_LOOP_REVISION_FILE), the gate and the deploy get it; the gate asks PROD first."""
+    steps = yaml.safe_load((ROOT / "group_vars" / "admin.yml").read_text())["airflow_ml_loop_steps"]
+    assert list(steps) == ["train", "gate", "deploy"]
+    for name, argv in steps.items():
+        assert argv[0] == "ansible-playbook" and (ROOT / argv[1]).is_file(), name
+        assert ("{revision}" in " ".join(argv)) == (name != "train"), name
+    (report,) = load("train.yml")[0]["post_tasks"]
+    assert "ML_LOOP_REVISION_FILE" in report["ansible.builtin.copy"]["dest"]
+    served, gate = load("quality_gate.yml")
+    assert served["hosts"] == "prod[0]" and gate["hosts"] == "ml[0]"
+    (include,) = roles_of(gate)
+    assert include[0] == "ml_project"
+    assert gate["tasks"][0]["ansible.builtin.include_role"]["tasks_from"] == "gate"

@@ -191,6 +191,17 @@ def test_jupyterhub_answers_on_eda_over_https_only(host):
     assert redirect.stdout == "301 https://eda1/hub/"
 
 
+def test_airflow_on_admin_answers_over_https_through_the_firewall(host):
+    """From ml1: Airflow on admin1's port 8443 (its self-signed certificate, issued for the
+    name admin1), its scheduler and DAG processor healthy, its API closed without a token."""
+    lab_shell(host, "ml1", "echo | openssl s_client -connect admin1:8443 -servername admin1 2>/dev/null"
+                     " | openssl x509 > /tmp/admin-airflow.pem")
+    health = json.loads(lab_shell(host, "ml1", "curl -sS --cacert /tmp/admin-airflow.pem https://admin1:8443/api/v2/monitor/health"))
+    assert health["scheduler"]["status"] == health["dag_processor"]["status"] == "healthy", health
+    closed = lab_shell(host, "ml1", "curl -sS --cacert /tmp/admin-airflow.pem -o /dev/null -w '%{http_code}' https://admin1:8443/api/v2/dags")
+    assert closed.strip() == "401"
+
+
 def test_mlflow_on_admin_answers_the_team_over_https_with_logins(host):
     """From ml1, where the team trains: MLflow on admin1 over HTTPS (its self-signed
     certificate, issued for the name admin1), through the host firewall; alice's account

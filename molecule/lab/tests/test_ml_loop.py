@@ -7,7 +7,11 @@ versions the training to data (git + DVC), and serves exactly that revision's mo
 changes nothing, nor does its dry run; local changes in the working copy stop the training
 and are kept; a hyperparameter alice pushes is trained and released into a new model;
 rollback_model.yml serves the previous model again; deploy_model.yml serves a revision
-named on the command line; the DATA store keeps both models.
+named on the command line; the DATA store keeps both models. Then Airflow on admin1 runs the
+loop itself (DAG ml_loop, triggered through its REST API as alice): a hyperparameter that
+makes a model at least as good as the served one is trained, passes the quality gate and is
+served; one that makes a worse model is trained and recorded, fails the gate, and production
+keeps serving what it served.
 
 Role ml_project has no scenario of its own: these are its tests (on the lab's Debian).
 """
@@ -15,6 +19,7 @@ Role ml_project has no scenario of its own: these are its tests (on the lab's De
 import json
 import os
 import shlex
+import time
 
 import pytest
 import yaml
@@ -178,3 +183,65 @@ def test_data_store_keeps_every_released_model(host):
         assert digest == release["model_sha256"]
     log = on(host, "data", f"git --git-dir={REPO} log --format=%s main")
     assert log.count("Train iris_project") == 2
+
+
+# --- Airflow's ml_loop (role airflow on admin1; the steps: group_vars/admin.yml) ----------
+
+AIRFLOW = "https://admin1:8443"
+CURL = "curl -sS --cacert /etc/airflow/tls/cert.pem -H 'Content-Type: application/json'"
+
+
+def airflow_api(host, method, path, body=None):
+    """Airflow's REST API on admin1 over HTTPS as alice (the lab's generated password, read on
+    the host into a file: never on a command line)."""
+    host.check_output(
+        "umask 077 && python3 -c 'import json; print(json.dumps({\"username\": \"alice\", \"password\":"
+        " open(\"/home/debian/.config/mlplatform/lab-airflow-alice-password\").read().strip()}))'"
+        " > /root/.airflow-login.json")
+    token = json.loads(host.check_output(f"{CURL} -d @/root/.airflow-login.json {AIRFLOW}/auth/token"))["access_token"]
+    data = f" -d {shlex.quote(json.dumps(body))}" if body is not None else ""
+    answer = host.check_output(f"{CURL} -X {method} -H 'Authorization: Bearer {token}'{data} {AIRFLOW}/api/v2/{path}")
+    return json.loads(answer)
+
+
+def run_ml_loop(host, timeout=1200):
+    """Trigger ml_loop and wait for its end: the run's state and its tasks' states."""
+    assert airflow_api(host, "GET", "importErrors")["total_entries"] == 0
+    run_id = airflow_api(host, "POST", "dags/ml_loop/dagRuns", {"logical_date": None})["dag_run_id"]
+    deadline = time.monotonic() + timeout
+    state = "queued"
+    while time.monotonic() < deadline and state not in ("success", "failed"):
+        time.sleep(10)
+        state = airflow_api(host, "GET", f"dags/ml_loop/dagRuns/{run_id}")["state"]
+    tasks = airflow_api(host, "GET", f"dags/ml_loop/dagRuns/{run_id}/taskInstances")["task_instances"]
+    return state, {task["task_id"]: task["state"] for task in tasks}
+
+
+def push_hyperparameter(host, value):
+    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data1/srv/git/iris_project.git ~/iris && cd ~/iris"
+       f" && sed -i 's/^  C: .*/  C: {value}/' params.yaml"
+       f" && git -c user.name=alice -c user.email=alice@lab commit -qam 'C {value}' && git push -q origin main",
+       user="alice")
+
+
+def test_airflow_trains_gates_and_deploys_a_model_at_least_as_good_as_the_served_one(host):
+    if "second" not in RELEASES:
+        pytest.skip("the releases before failed")
+    push_hyperparameter(host, "1.0")  # accuracy 0.91 on the example's test split; served: C 0.05, 0.84
+    assert run_ml_loop(host) == ("success", {"train": "success", "gate": "success", "deploy": "success"})
+    want = published(host)
+    assert want["revision"] != RELEASES["second"]["revision"]
+    served = health(host)
+    assert (served["revision"], served["model_sha256"]) == (want["revision"], want["model_sha256"])
+    RELEASES["loop"] = want
+
+
+def test_a_worse_model_fails_the_gate_and_production_keeps_serving(host):
+    if "loop" not in RELEASES:
+        pytest.skip("the loop's first run failed")
+    push_hyperparameter(host, "0.0001")  # accuracy 0.76
+    assert run_ml_loop(host) == ("failed", {"train": "success", "gate": "failed", "deploy": "upstream_failed"})
+    trained = published(host)
+    assert trained["revision"] != RELEASES["loop"]["revision"]  # trained and recorded, not served
+    served = health(host)
+    assert (served["revision"], served["model_sha256"]) == (RELEASES["loop"]["revision"], RELEASES["loop"]["model_sha256"])
