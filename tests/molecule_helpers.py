@@ -88,6 +88,21 @@ def assert_unchanged(result):
     assert all(host["changed"] == 0 for host in stats.values()), changed_tasks(result.stdout)
 
 
+def container_address(host):
+    """The instance's address on the Docker network, where the tests reach its services."""
+    return subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+         host.backend.host], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def trust_anchor(host, certificate, directory):
+    """A server's self-signed certificate copied from the instance into DIRECTORY: the trust
+    anchor a team member installs. Its path."""
+    path = directory / Path(certificate).name
+    path.write_text(host.file(certificate).content_string)
+    return str(path)
+
+
 def run_playbook(playbook, *extra, expect_rc=0):
     """Run a playbook against the scenario's instances, as Molecule does (its inventory),
     with the project's ansible.cfg and roles. Asserts the exit code (unless expect_rc is

@@ -139,13 +139,18 @@ def test_local_changes_in_the_working_copy_are_never_overwritten(host):
         on(host, "ml", f"cd {WORK} && git checkout -- src/train.py", user="alice")
 
 
+def push_hyperparameter(host, value):
+    """alice sets C in params.yaml of the project on data1, as she would from her clone."""
+    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data1/srv/git/iris_project.git ~/iris && cd ~/iris"
+       f" && sed -i 's/^  C: .*/  C: {value}/' params.yaml"
+       f" && git -c user.name=alice -c user.email=alice@lab commit -qam 'C {value}' && git push -q origin main",
+       user="alice")
+
+
 def test_a_new_hyperparameter_is_released_as_a_new_model(host):
     if "first" not in RELEASES:
         pytest.skip("the first release failed")
-    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data1/srv/git/iris_project.git ~/iris && cd ~/iris"
-       " && sed -i 's/^  C: .*/  C: 0.05/' params.yaml"
-       " && git -c user.name=alice -c user.email=alice@lab commit -qam 'C 0.05' && git push -q origin main",
-       user="alice")
+    push_hyperparameter(host, "0.05")
     playbook(host, "release.yml")
     want = published(host)
     assert want["revision"] != RELEASES["first"]["revision"]
@@ -215,13 +220,6 @@ def run_ml_loop(host, timeout=1200):
         state = airflow_api(host, "GET", f"dags/ml_loop/dagRuns/{run_id}")["state"]
     tasks = airflow_api(host, "GET", f"dags/ml_loop/dagRuns/{run_id}/taskInstances")["task_instances"]
     return state, {task["task_id"]: task["state"] for task in tasks}
-
-
-def push_hyperparameter(host, value):
-    on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data1/srv/git/iris_project.git ~/iris && cd ~/iris"
-       f" && sed -i 's/^  C: .*/  C: {value}/' params.yaml"
-       f" && git -c user.name=alice -c user.email=alice@lab commit -qam 'C {value}' && git push -q origin main",
-       user="alice")
 
 
 def test_airflow_trains_gates_and_deploys_a_model_at_least_as_good_as_the_served_one(host):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from molecule_helpers import as_user, assert_unchanged, run_playbook
+from molecule_helpers import as_user, assert_unchanged, container_address, run_playbook, trust_anchor
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
@@ -40,17 +40,13 @@ def converge(*extra):
 
 @pytest.fixture(scope="module")
 def address(host):
-    return subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-         host.backend.host], capture_output=True, text=True, check=True).stdout.strip()
+    return container_address(host)
 
 
 @pytest.fixture(scope="module")
 def ca_file(host, tmp_path_factory):
     """The server's self-signed certificate, as the trust anchor the team installs."""
-    path = tmp_path_factory.mktemp("tls") / "airflow.pem"
-    path.write_text(host.file("/etc/airflow/tls/cert.pem").content_string)
-    return str(path)
+    return trust_anchor(host, "/etc/airflow/tls/cert.pem", tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ reinstall serves again; with purge_data the databases and the artifacts go too.
 
 import os
 import shlex
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from molecule_helpers import as_user, assert_unchanged, run_playbook
+from molecule_helpers import as_user, assert_unchanged, container_address, run_playbook, trust_anchor
 
 SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 ROOT = SCENARIO.parents[3]
@@ -41,17 +40,13 @@ def converge(*extra):
 
 @pytest.fixture(scope="module")
 def address(host):
-    return subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-         host.backend.host], capture_output=True, text=True, check=True).stdout.strip()
+    return container_address(host)
 
 
 @pytest.fixture(scope="module")
 def ca_file(host, tmp_path_factory):
-    """The server's self-signed certificate, as the trust anchor a team member installs."""
-    path = tmp_path_factory.mktemp("tls") / "mlflow.pem"
-    path.write_text(host.file("/etc/mlflow/tls/cert.pem").content_string)
-    return str(path)
+    """The server's self-signed certificate, as the trust anchor the team installs."""
+    return trust_anchor(host, "/etc/mlflow/tls/cert.pem", tmp_path_factory.mktemp("tls"))
 
 
 def api(address, ca_file, method, path, user="alice", password=None, **kwargs):
