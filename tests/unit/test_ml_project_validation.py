@@ -21,12 +21,23 @@ BAD_INPUT = [
     pytest.param({"ml_project_seed_dir": "/no/such/seed"}, ["ml_project_seed_dir", "/no/such/seed"],
                  id="missing-seed"),
     pytest.param({"ml_project_push": "maybe"}, ["ml_project_push", "bool"], id="push-not-a-bool"),
+    pytest.param({"ml_project_mlflow_tracking_uri": "https://admin1"}, ["ml_project_mlflow_password", "not shown"],
+                 id="tracking-without-password"),
+    pytest.param({"ml_project_mlflow_tracking_uri": "ftp://admin1"}, ["ml_project_mlflow_tracking_uri"],
+                 id="tracking-uri-scheme"),
+    pytest.param({"ml_project_mlflow_tracking_uri": "https://admin1", "ml_project_mlflow_password": "Sekret-Sekret-1",
+                  "ml_project_mlflow_ca_certificate": "not a certificate"},
+                 ["ml_project_mlflow_ca_certificate", "PEM"], id="ca-not-pem"),
+    pytest.param({"ml_project_mlflow_registered_model": "iris/prod"}, ["ml_project_mlflow_registered_model"],
+                 id="bad-registered-model"),
 ]
 
 
 @pytest.mark.parametrize(("extra", "expected"), BAD_INPUT)
 def test_bad_input_is_refused(validation_batch, extra, expected):
-    assert_refused(validation_batch("ml_project", BAD_INPUT, VALID)(extra), expected)
+    result = validation_batch("ml_project", BAD_INPUT, VALID)(extra)
+    assert_refused(result, expected)
+    assert "Sekret-Sekret-1" not in result.stdout
 
 
 @pytest.mark.skipif(os.path.exists("/usr/local/bin/dvc"), reason="this machine has DVC (/usr/local/bin/dvc)")

@@ -140,11 +140,26 @@ def test_local_changes_in_the_working_copy_are_never_overwritten(host):
 
 
 def push_hyperparameter(host, value):
-    """alice sets C in params.yaml of the project on data1, as she would from her clone."""
+    """alice narrows the project's grid (params.yaml on data1) to a logistic regression with
+    C = value, as she would from her clone."""
+    edit = ("import yaml; p = yaml.safe_load(open('params.yaml')); "
+            f"p['train']['models'] = {{'logistic_regression': {{'C': [{value}], 'max_iter': [1000]}}}}; "
+            "yaml.safe_dump(p, open('params.yaml', 'w'), sort_keys=False)")
     on(host, "ml", "set -e; rm -rf ~/iris && git clone -q ssh://data1/srv/git/iris_project.git ~/iris && cd ~/iris"
-       f" && sed -i 's/^  C: .*/  C: {value}/' params.yaml"
+       f" && /opt/ml-envs/iris_project/bin/python -c {shlex.quote(edit)}"
        f" && git -c user.name=alice -c user.email=alice@lab commit -qam 'C {value}' && git push -q origin main",
        user="alice")
+
+
+def mlflow_api(host, path):
+    """MLflow's REST API on admin1 as alice (her lab password, read on the host)."""
+    code = ("import base64, json, ssl, urllib.request; "
+            "password = open('/home/debian/.config/mlplatform/lab-mlflow-alice-password').read().strip(); "
+            f"request = urllib.request.Request('https://admin1/api/2.0/mlflow/{path}', headers={{'Authorization': "
+            "'Basic ' + base64.b64encode(('alice:' + password).encode()).decode()}); "
+            "context = ssl.create_default_context(cafile='/etc/mlflow/tls/cert.pem'); "
+            "print(urllib.request.urlopen(request, context=context, timeout=30).read().decode())")
+    return json.loads(host.check_output(f"python3 -c {shlex.quote(code)}"))
 
 
 def test_a_new_hyperparameter_is_released_as_a_new_model(host):
@@ -232,6 +247,17 @@ def test_airflow_trains_gates_and_deploys_a_model_at_least_as_good_as_the_served
     served = health(host)
     assert (served["revision"], served["model_sha256"]) == (want["revision"], want["model_sha256"])
     RELEASES["loop"] = want
+    # Traceable to MLflow: the served model's run, the grid's choice, registered, with the
+    # test metrics evaluate wrote and the commit it trained.
+    run = mlflow_api(host, f"runs/get?run_id={served['mlflow_run_id']}")["run"]
+    tags = {tag["key"]: tag["value"] for tag in run["data"]["tags"]}
+    assert tags["chosen"] == "true" and tags["model"] == "logistic_regression"
+    assert tags["git_revision"] == on(host, "data", f"git --git-dir={REPO} rev-parse {want['revision']}~1").strip()
+    metrics = {metric["key"]: metric["value"] for metric in run["data"]["metrics"]}
+    committed = json.loads(on(host, "data", f"git --git-dir={REPO} show {want['revision']}:metrics.json"))
+    assert metrics["test_accuracy"] == committed["accuracy"]
+    versions = mlflow_api(host, f"model-versions/search?filter=run_id%3D%27{served['mlflow_run_id']}%27")
+    assert [v["name"] for v in versions["model_versions"]] == ["iris_project"]
 
 
 def test_a_worse_model_fails_the_gate_and_production_keeps_serving(host):

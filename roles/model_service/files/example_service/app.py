@@ -3,7 +3,7 @@
     GET  /          status text
     POST /predict   [5.1, 3.5, 1.4, 0.2]            -> {"prediction": 0, "class": "setosa"}
                     {"data": [[5.1, 3.5, 1.4, 0.2]]} -> {"result": [0], "classes": ["setosa"]}
-    GET  /health    model version and readiness
+    GET  /health    model version (the source revision, the MLflow run when tracked), readiness
     GET  /metrics   Prometheus metrics: requests, latency, predictions by class
 
 Bad input gets a 4xx JSON error naming the problem, never a 500. Configuration comes from
@@ -107,6 +107,8 @@ if FAST_PREDICT is not None and not _agrees(MODEL, FAST_PREDICT, N_FEATURES):
     FAST_PREDICT = None
 PREDICTOR = "linear" if FAST_PREDICT is not None else "estimator"
 CLASS_NAMES = list(getattr(MODEL, "class_names_", [str(c) for c in MODEL.classes_]))
+# The MLflow run that trained it, when the training was tracked (the ML project's train.py).
+MLFLOW_RUN_ID = getattr(MODEL, "mlflow_run_id_", None)
 PREDICTED = {name: PREDICTIONS.labels(name) for name in CLASS_NAMES}
 
 
@@ -223,7 +225,8 @@ async def predict(request: Request):
 @app.get("/health")
 async def health():
     return JSON({"ready": True, "revision": MODEL_REVISION, "model_sha256": MODEL_SHA256,
-                 "features": N_FEATURES, "classes": CLASS_NAMES, "predictor": PREDICTOR})
+                 "mlflow_run_id": MLFLOW_RUN_ID, "features": N_FEATURES, "classes": CLASS_NAMES,
+                 "predictor": PREDICTOR})
 
 
 @app.get("/metrics")

@@ -89,6 +89,7 @@ def test_health_names_the_version_and_model(base_url):
     assert health["revision"].startswith("example-")
     assert len(health["model_sha256"]) == 64
     assert health["predictor"] == "linear"
+    assert health["mlflow_run_id"] is None  # the example model was not tracked
 
 
 def test_the_service_answers_what_the_model_predicts(host, base_url):
