@@ -120,6 +120,23 @@ def test_training_again_without_changes_changes_nothing(host):
     assert published(host)["revision"] == RELEASES["first"]["revision"]
 
 
+def test_the_pipeline_trains_without_mlflow_and_chooses_the_same_model(host):
+    """The project's own code without MLFLOW_TRACKING_URI (a team member's laptop): the same
+    grid, the same choice as the tracked training, and no run id in the model."""
+    if "first" not in RELEASES:
+        pytest.skip("the first release failed")
+    out = on(host, "ml", "set -e; rm -rf ~/untracked && git clone -q ssh://data1/srv/git/iris_project.git ~/untracked"
+             " && cd ~/untracked && export PATH=/opt/ml-envs/iris_project/bin:$PATH"
+             " && env -u MLFLOW_TRACKING_URI sh -c 'python src/prepare.py && python src/train.py'"
+             " && python -c 'import joblib; print(joblib.load(\"models/model.joblib\").mlflow_run_id_)'"
+             " && python -c 'import json; print(json.load(open(\"models/selection.json\"))[\"chosen\"][\"model\"])'",
+             user="alice")
+    *_, run_id, chosen = out.strip().splitlines()
+    assert run_id == "None"
+    served = mlflow_api(host, f"runs/get?run_id={health(host)['mlflow_run_id']}")["run"]
+    assert chosen == {tag["key"]: tag["value"] for tag in served["data"]["tags"]}["model"]
+
+
 def test_a_dry_run_on_the_trained_host_changes_nothing(host):
     out = playbook(host, "train.yml", "--check", "--diff")
     assert "changed=0" in out and "failed=0" in out, out[-2000:]
