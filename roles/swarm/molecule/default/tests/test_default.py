@@ -45,14 +45,15 @@ def node_list(manager):
     return found
 
 
-def wait_for(what, check, seconds=90):
-    """Poll check() until it returns something true; fail naming `what`."""
+def wait_for(what, check, seconds=90, seen=None):
+    """Poll check() until it returns something true; fail naming `what` (and what seen()
+    reports then)."""
     deadline = time.time() + seconds
     while True:
         result = check()
         if result:
             return result
-        assert time.time() < deadline, f"timed out waiting for {what}"
+        assert time.time() < deadline, f"timed out waiting for {what}" + (f": {seen()}" if seen else "")
         time.sleep(2)
 
 
@@ -277,8 +278,11 @@ def test_a_leave_that_would_lose_the_quorum_is_refused(nodes):
     # out would leave node 1 alone reachable of two managers: no majority.
     nodes[2].check_output("systemctl stop docker.socket docker")
     try:
+        # The managers' heartbeats notice it; on a loaded machine (a CI run of 2026-12-07 with
+        # the lab beside it) that took longer than 90 s once.
         wait_for("node 3 to be seen unreachable",
-                 lambda: node_list(nodes[0])[NODES[2]]["manager_status"] == "unreachable")
+                 lambda: node_list(nodes[0])[NODES[2]]["manager_status"] == "unreachable", seconds=240,
+                 seen=lambda: (node_list(nodes[0]), nodes[2].run("systemctl is-active docker").stdout.strip()))
         result = run_playbook(LEAVE, "-e", f"node={NODES[1]}", "-e", "skip_confirmation=true", expect_rc=2)
         assert "would leave 2 managers of which 1 reachable" in result.stdout, result.stdout[-3000:]
         assert f"Bring {NODES[2]} back first" in result.stdout
