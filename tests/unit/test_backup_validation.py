@@ -34,6 +34,12 @@ BAD_INPUT = [
                  id="bad-snapshot"),
     pytest.param({"backup_pre_commands": [{"name": "dump"}]}, ["backup_pre_commands", "command"],
                  id="pre-command-without-command"),
+    pytest.param({"backup_restore_commands": [{"command": "true"}]}, ["backup_restore_commands", "name"],
+                 id="restore-command-without-name"),
+    pytest.param({"backup_restore_services": ["jupyterhub; reboot"]}, ["backup_restore_services[0]", "unit"],
+                 id="restore-service-injection"),
+    pytest.param({"backup_restore_services": "jupyterhub"}, ["backup_restore_services", "list"],
+                 id="restore-services-as-a-string"),
 ]
 
 

@@ -9,9 +9,13 @@ file; a damaged repository stops an in-place restore and nothing changes; a pass
 not open the repository stops a restore before it writes; a failed backup is visible (the
 playbook's message, the metric), the next good one
 clears it; the timer is on; a wrong backup_password stops site.yml before the host's
-password file changes.
+password file changes. Then EDA (homes and the hub's database copy, beside it and in place:
+the hub comes back with its users) and ADMIN (MLflow's and Airflow's PostgreSQL dumps and
+MLflow's artifacts, to data1: in place, every run and artifact back after the database was
+dropped).
 """
 
+import json
 import os
 
 from molecule_helpers import lab_playbook, lab_shell, task_blocks
@@ -198,3 +202,97 @@ def test_eda_homes_and_the_hubs_database_restore_from_a_backup_taken_while_it_ru
     assert integrity == "ok" and {"users", "servers", "api_tokens"} <= set(tables.split()), tables
     assert [tables, version] == hub_db(host, f"{HUB_STATE}/jupyterhub.sqlite")[:2]
     lab_shell(host, "eda1", f"rm -rf {EDA_DRILL}")
+
+
+HUB_LOGIN = (
+    "jar=$(mktemp) && curl -sS --cacert /tmp/eda-hub.pem -c $jar -b $jar -o /dev/null https://eda1/hub/login"
+    " && curl -sS --cacert /tmp/eda-hub.pem -c $jar -b $jar -o /dev/null -w '%{{http_code}} %{{redirect_url}}'"
+    " --data-urlencode username=alice --data-urlencode password={password}"
+    " --data-urlencode _xsrf=$(awk '$6 == \"_xsrf\" {{ print $7 }}' $jar) https://eda1/hub/login; rm -f $jar")
+
+
+def hub_user(host, name):
+    """alice's row in the live hub database on eda1: her name and when the hub created her."""
+    script = ("import sqlite3, sys; db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True);"
+              " print(db.execute('SELECT name, created FROM users WHERE name = ?', (sys.argv[2],)).fetchone())")
+    return lab_shell(host, "eda1", f"python3 -c \"{script}\" {HUB_STATE}/jupyterhub.sqlite {name}").strip()
+
+
+def test_the_hub_comes_back_in_place_with_its_users_and_their_files(host):
+    """alice logs in through the hub's form (a password set for the test: the lab's team has
+    none), EDA is backed up while the hub runs, then the hub's database and her file are lost.
+    An in-place restore (group_vars/eda.yml: the hub stopped, its database put back from the
+    online copy, started again) gives back the hub as it was: her account with its creation
+    time, her file, and she logs in again."""
+    password = f"Lab-{os.getpid()}-drill"
+    host.run("echo | openssl s_client -connect eda1:443 -servername eda1 2>/dev/null | openssl x509 > /tmp/eda-hub.pem")
+    lab_shell(host, "eda1", f"getent shadow alice | cut -d: -f1,2 > /root/alice.shadow && echo alice:{password} | chpasswd")
+    try:
+        first = host.run(HUB_LOGIN.format(password=password))
+        assert first.rc == 0 and first.stdout.startswith("302 "), (first.stdout, first.stderr)
+        before = hub_user(host, "alice")
+        assert before.startswith("('alice', "), before
+        lab_shell(host, "eda1", "printf 'draft of alice\\n' > /home/alice/draft.txt && chown alice: /home/alice/draft.txt")
+        backup = lab_playbook(host, "backup.yml", "--limit", "eda")
+        assert backup.rc == 0, backup.stdout[-3000:] + backup.stderr[-1000:]
+        # Lost: her file, and the hub's database (the hub starts again on an empty one).
+        lab_shell(host, "eda1", f"rm /home/alice/draft.txt && systemctl stop jupyterhub && rm -f {HUB_STATE}/jupyterhub.sqlite*"
+                  " && systemctl start jupyterhub")
+        assert hub_user(host, "alice") == "None"
+        restored = lab_playbook(host, "restore.yml", "--limit", "eda1", "-e", '{"backup_restore_overwrite": true}')
+        assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+        assert "the hub's database back from its online copy" in restored.stdout
+        assert hub_user(host, "alice") == before
+        assert lab_shell(host, "eda1", "systemctl is-active jupyterhub && stat -c '%U' /home/alice/draft.txt"
+                         " && cat /home/alice/draft.txt").split() == ["active", "alice", "draft", "of", "alice"]
+        again = host.run(HUB_LOGIN.format(password=password))
+        assert again.rc == 0 and again.stdout.startswith("302 "), (again.stdout, again.stderr)
+    finally:
+        lab_shell(host, "eda1", "chpasswd -e < /root/alice.shadow && rm -f /root/alice.shadow /home/alice/draft.txt")
+
+
+ADMIN_REPOSITORY = "/srv/backup/admin1"  # on data1
+MLFLOW_RUNS = "runuser -u postgres -- psql -At -d mlflow -c 'SELECT run_uuid, status FROM runs ORDER BY 1'"
+AIRFLOW_RUNS = "runuser -u postgres -- psql -At -d airflow -c 'SELECT count(*) FROM dag_run'"
+ARTIFACTS_DIGEST = ("cd /var/lib/mlflow/artifacts && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum;"
+                    " find . -type f | wc -l")
+
+
+def test_admin_backs_up_mlflow_and_airflow_to_data_not_to_itself(host):
+    """group_vars/admin.yml: MLflow's artifacts and PostgreSQL's dumps (pg_dump while the
+    services run) go to data1, where the backup account can do nothing but SFTP."""
+    result = lab_playbook(host, "backup.yml", "--limit", "admin")
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    (shown,) = [block for block in task_blocks(result.stdout) if block.startswith("TASK [backup : Show the snapshots]")]
+    assert "/var/lib/mlflow/artifacts" in shown and "/var/backups/postgresql" in shown, shown
+    assert lab_shell(host, "data1", f"stat -c '%U %a' {ADMIN_REPOSITORY}").strip() == "mlp-backup 700"
+    assert not host.file(ADMIN_REPOSITORY).exists
+    assert host.run("ls /var/backups/postgresql").stdout.split() == ["airflow.dump", "mlflow.dump", "mlflow_auth.dump"]
+    denied = host.run("ssh -i /etc/mlplatform/backup/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes"
+                      " -o UserKnownHostsFile=/etc/mlplatform/backup/known_hosts mlp-backup@data1 id </dev/null")
+    assert "uid=" not in denied.stdout, denied.stdout
+
+
+def test_mlflow_and_airflow_come_back_in_place_from_the_backup(host):
+    """MLflow's database dropped and an artifact lost while it runs: an in-place restore
+    (MLflow and Airflow stopped, the dumps loaded back, started again) gives back every run,
+    every artifact byte, Airflow's DAG runs, and MLflow answers alice again."""
+    runs, dag_runs, artifacts = (host.check_output(MLFLOW_RUNS), host.check_output(AIRFLOW_RUNS),
+                                 host.check_output(ARTIFACTS_DIGEST))
+    assert runs and int(dag_runs) > 0 and artifacts.split()[-1] != "0", (runs, dag_runs, artifacts)
+    lost = host.run("runuser -u postgres -- psql -c 'DROP DATABASE mlflow WITH (FORCE)'"
+                    " && rm \"$(find /var/lib/mlflow/artifacts -type f | sort | head -1)\"")
+    assert lost.rc == 0, lost.stderr
+    restored = lab_playbook(host, "restore.yml", "--limit", "admin1", "-e", '{"backup_restore_overwrite": true}')
+    assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+    assert (host.check_output(MLFLOW_RUNS), host.check_output(AIRFLOW_RUNS), host.check_output(ARTIFACTS_DIGEST)) \
+        == (runs, dag_runs, artifacts)
+    for unit in ("mlflow", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor"):
+        assert host.service(unit).is_running, unit
+    password = host.file("/home/debian/.config/mlplatform/lab-mlflow-alice-password").content_string.strip()
+    lab_shell(host, "ml1", "echo | openssl s_client -connect admin1:443 -servername admin1 2>/dev/null"
+                     " | openssl x509 > /tmp/admin-mlflow.pem")
+    first_run = runs.split("\n")[0].split("|")[0]
+    found = lab_shell(host, "ml1", f"curl -sS --cacert /tmp/admin-mlflow.pem -u alice:{password}"
+                             f" 'https://admin1/api/2.0/mlflow/runs/get?run_id={first_run}'")
+    assert json.loads(found)["run"]["info"]["run_id"] == first_run, found
