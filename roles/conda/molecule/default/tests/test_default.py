@@ -3,10 +3,15 @@ tests that need a real conda run only when MLP_MINIFORGE_INSTALLER names an inst
 
 import functools
 import os
+from pathlib import Path
 
 import pytest
 import yaml
-from molecule_helpers import as_user
+from molecule_helpers import ROOT, as_user, assert_unchanged, recap, run_playbook
+
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+DECOMMISSION = ROOT / "playbooks" / "decommission.yml"
+CONFIRMED = ("--tags", "conda", "-e", "skip_confirmation=true")
 
 REAL_CONDA = pytest.mark.skipif(
     not os.environ.get("MLP_MINIFORGE_INSTALLER"),
@@ -58,3 +63,25 @@ def test_shared_environment_is_a_working_kernel(host):
     result = host.run(f"{python} -c 'import ipykernel, sys; print(sys.prefix)'")
     assert result.rc == 0, result.stderr
     assert result.stdout.strip() == "/opt/conda/envs/ds"
+
+
+def test_decommission_removes_conda_keeps_the_users_environments_and_a_reinstall_converges(host):
+    """--check changes nothing; the real run takes the profile script, the kernels and the
+    prefix the role made away (the environment files need not be on the control node any
+    more), and leaves alice's own environments; a second run changes nothing; the role sets
+    conda up again."""
+    as_user(host, "alice", "mkdir -p ~/.conda/envs/mine && touch ~/.conda/envs/mine/marker")
+    dry = run_playbook(DECOMMISSION, *CONFIRMED, "--check")
+    assert sum(host_recap["changed"] for host_recap in recap(dry.stdout).values()) > 0
+    assert host.file("/etc/profile.d/conda.sh").exists and host.file("/opt/conda/.condarc").exists
+
+    run_playbook(DECOMMISSION, *CONFIRMED, "-e", '{"conda_environments": [{"name": "ds", "file": "/gone.yml"}]}')
+    for path in ("/etc/profile.d/conda.sh", "/opt/conda", "/usr/local/share/jupyter/kernels/conda-ds"):
+        assert not host.file(path).exists, path
+    assert host.file("/home/alice/.conda/envs/mine/marker").exists
+    result = login(host, "alice", "echo ok")
+    assert result.rc == 0 and result.stderr == "", result.stderr
+    assert_unchanged(run_playbook(DECOMMISSION, *CONFIRMED))
+
+    run_playbook(SCENARIO / "converge.yml")
+    assert host.file("/etc/profile.d/conda.sh").exists and host.file("/opt/conda/.condarc").exists
