@@ -126,7 +126,8 @@ def test_the_model_service_is_deployed_host_by_host_or_across_the_swarm_at_once(
 def test_decommission_asks_first_then_each_role_uninstalls_under_its_tag():
     """The confirmation play runs whatever the tags (kubespray's reset.yml asks first too);
     every role it takes off has that entry point (tasks file and argument spec) and its tag,
-    on the groups site.yml gives the role, and purge_data reaches the role's own switch."""
+    on the groups site.yml gives the role, and purge_data reaches the role's own switch
+    where it has one."""
     confirm, remove = load("decommission.yml")
     assert confirm["tags"] == ["always"] and confirm["hosts"] == remove["hosts"]
     assert [task["ansible.builtin.pause"] for task in confirm["tasks"] if "ansible.builtin.pause" in task]
@@ -140,9 +141,13 @@ def test_decommission_asks_first_then_each_role_uninstalls_under_its_tag():
         assert task["tags"] == [role] and include["apply"]["tags"] == [role]
         # The model service is deploy_model.yml's, on prod.
         assert task["when"] == site_when.get(role, "'prod' in group_names"), role
-        if entry == "uninstall":
+        # A role with data of its own to purge declares <role>_purge_data, and purge_data
+        # reaches it; one without (git, conda, backup: their data are the users' or the
+        # snapshots, never removed) gets nothing it would ignore.
+        if entry == "uninstall" and f"{role}_purge_data" in specs["argument_specs"]["uninstall"]["options"]:
             assert task["vars"] == {f"{role}_purge_data": "{{ purge_data | default(false) | bool }}"}
-            assert f"{role}_purge_data" in specs["argument_specs"]["uninstall"]["options"]
+        elif entry == "uninstall":
+            assert "vars" not in task and role in ("git", "conda", "backup"), role
 
 
 def test_the_ml_loops_steps_are_the_projects_playbooks_handing_on_the_trained_commit():
