@@ -18,7 +18,7 @@ dropped).
 import json
 import os
 
-from molecule_helpers import lab_playbook, lab_shell, task_blocks
+from molecule_helpers import assert_unchanged, fresh_container, lab_playbook, lab_shell, operator, task_blocks
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -211,6 +211,16 @@ HUB_LOGIN = (
     " --data-urlencode _xsrf=$(awk '$6 == \"_xsrf\" {{ print $7 }}' $jar) https://eda1/hub/login; rm -f $jar")
 
 
+def answers(host, curl, seconds=120):
+    """Poll a curl command on admin1 until it succeeds (a service started a moment ago)."""
+    result = host.run(f"for i in $(seq {seconds // 2}); do {curl} && exit 0; sleep 2; done; exit 1")
+    assert result.rc == 0, (curl, result.stdout[-1000:], result.stderr[-1000:])
+    return result.stdout
+
+
+HUB_UP = "curl -sf --cacert /tmp/eda-hub.pem -o /dev/null https://eda1/hub/login"
+
+
 def hub_user(host, name):
     """alice's row in the live hub database on eda1: her name and when the hub created her."""
     script = ("import sqlite3, sys; db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True);"
@@ -238,10 +248,12 @@ def test_the_hub_comes_back_in_place_with_its_users_and_their_files(host):
         # Lost: her file, and the hub's database (the hub starts again on an empty one).
         lab_shell(host, "eda1", f"rm /home/alice/draft.txt && systemctl stop jupyterhub && rm -f {HUB_STATE}/jupyterhub.sqlite*"
                   " && systemctl start jupyterhub")
+        answers(host, HUB_UP)  # (the hub made its new database by then)
         assert hub_user(host, "alice") == "None"
         restored = lab_playbook(host, "restore.yml", "--limit", "eda1", "-e", '{"backup_restore_overwrite": true}')
         assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
         assert "the hub's database back from its online copy" in restored.stdout
+        answers(host, HUB_UP)
         assert hub_user(host, "alice") == before
         assert lab_shell(host, "eda1", "systemctl is-active jupyterhub && stat -c '%U' /home/alice/draft.txt"
                          " && cat /home/alice/draft.txt").split() == ["active", "alice", "draft", "of", "alice"]
@@ -293,6 +305,58 @@ def test_mlflow_and_airflow_come_back_in_place_from_the_backup(host):
     lab_shell(host, "ml1", "echo | openssl s_client -connect admin1:443 -servername admin1 2>/dev/null"
                      " | openssl x509 > /tmp/admin-mlflow.pem")
     first_run = runs.split("\n")[0].split("|")[0]
-    found = lab_shell(host, "ml1", f"curl -sS --cacert /tmp/admin-mlflow.pem -u alice:{password}"
-                             f" 'https://admin1/api/2.0/mlflow/runs/get?run_id={first_run}'")
+    # (from ml1 through admin1's firewall, once MLflow serves again: it takes a few seconds)
+    found = lab_shell(host, "ml1", f"for i in $(seq 60); do curl -sf --cacert /tmp/admin-mlflow.pem -u alice:{password}"
+                             f" 'https://admin1/api/2.0/mlflow/runs/get?run_id={first_run}' && exit 0; sleep 2; done; exit 1")
     assert json.loads(found)["run"]["info"]["run_id"] == first_run, found
+
+
+def snapshot_ids(host, target):
+    return [snapshot["short_id"] for snapshot in json.loads(lab_shell(host, target, "mlp-restic snapshots --json 2>/dev/null"))]
+
+
+def test_uninstall_takes_the_backups_off_a_host_and_a_reinstall_backs_up_into_the_same_repository(host):
+    """decommission.yml --tags backup on eda1: its timer, scripts, restic, settings and its
+    key's authorization on admin1 go, its repository there and data1's access stay; a second
+    run changes nothing; site.yml sets it up again and the next backup joins the old ones."""
+    before = snapshot_ids(host, "eda1")
+    removed = lab_playbook(host, "decommission.yml", "--limit", "eda1", "--tags", "backup", "-e", "skip_confirmation=true")
+    assert removed.rc == 0, removed.stdout[-3000:] + removed.stderr[-1000:]
+    gone = lab_shell(host, "eda1", "! systemctl cat mlp-backup.timer >/dev/null 2>&1 && ! command -v restic"
+                     " && test ! -e /usr/local/sbin/mlp-restic && test ! -e /usr/local/sbin/mlp-backup"
+                     " && test ! -e /etc/mlplatform/backup && test ! -e /var/cache/restic"
+                     f" && test ! -e {METRICS} && echo gone")
+    assert gone.strip() == "gone", gone
+    keys = host.file("/srv/backup/.ssh/authorized_keys").content_string
+    assert "mlp-backup@eda1" not in keys and "mlp-backup@data1" in keys, keys
+    assert host.file("/srv/backup/eda1/config").exists
+    assert_unchanged(lab_playbook(host, "decommission.yml", "--limit", "eda1", "--tags", "backup",
+                                  "-e", "skip_confirmation=true"))
+    again = lab_playbook(host, "site.yml", "--limit", "eda1", "--tags", "backup")
+    assert again.rc == 0, again.stdout[-3000:] + again.stderr[-1000:]
+    backup = lab_playbook(host, "backup.yml", "--limit", "eda")
+    assert backup.rc == 0, backup.stdout[-3000:] + backup.stderr[-1000:]
+    after = snapshot_ids(host, "eda1")
+    assert before[-1] in after and after[-1] not in before, (before, after)
+
+
+def test_a_new_data_host_in_place_of_data1_gets_the_store_and_repositories_back(host):
+    """data1 replaced by a new server (a fresh container of the lab's image: new SSH host
+    keys, no data): bootstrap and site.yml set it up and the hosts that use it trust its new
+    key; an in-place restore from admin1 gives back the DVC store and the git repositories
+    byte for byte, and alice reaches them from eda1. (test_team.py then pushes and pulls.)"""
+    before = on_data(host, STORE_DIGEST)
+    refs = lab_shell(host, "eda1", "git ls-remote data1:/srv/git/iris_project.git", user="alice")
+    fresh_container(f"{PREFIX}-data")
+    bootstrap = operator(host, "ansible-playbook playbooks/bootstrap.yml --limit data1 -e bootstrap_user=debian"
+                               " -e ansible_password=debian -e ansible_become_password=debian")
+    assert bootstrap.rc == 0, bootstrap.stdout[-3000:] + bootstrap.stderr[-1000:]
+    site = operator(host, "ansible-playbook playbooks/site.yml")
+    assert site.rc == 0, site.stdout[-4000:] + site.stderr[-1000:]
+    assert on_data(host, STORE_DIGEST) != before
+    refused = lab_playbook(host, "restore.yml", "--limit", "data1")
+    assert refused.rc != 0 and "a restore would overwrite them" in " ".join(refused.stdout.split())
+    restored = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
+    assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+    assert on_data(host, STORE_DIGEST) == before
+    assert lab_shell(host, "eda1", "git ls-remote data1:/srv/git/iris_project.git", user="alice") == refs

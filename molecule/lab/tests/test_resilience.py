@@ -9,10 +9,9 @@
 """
 
 import os
-import subprocess
 import time
 
-from molecule_helpers import operator, recap, task_blocks
+from molecule_helpers import docker, operator, recap, task_blocks
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -29,10 +28,6 @@ def wait_for(host, command, seconds):
             return True
         time.sleep(0.5)
     return False
-
-
-def docker(*args):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=180, check=True)
 
 
 def test_a_host_down_drops_out_and_every_other_host_completes(host):
