@@ -233,9 +233,40 @@ def test_decommission_keeps_the_runs_and_a_reinstall_serves_them_again(host, add
     assert artifact.content == bytes(range(256)) * 40
 
 
+def decommission_postgresql(*extra):
+    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow,postgresql", "-e", "skip_confirmation=true",
+                        *extra)
+
+
+def test_postgresql_uninstalled_keeps_the_databases_and_a_reinstall_serves_the_runs(host, address):
+    """MLflow and PostgreSQL taken off (role postgresql's uninstall, after MLflow's): the
+    server and its packages go, the databases stay; a second run changes nothing; the roles
+    installed again serve bob's run from the kept database."""
+    target = yaml.safe_load((ROOT / "roles/mlflow/defaults/main.yml").read_text())["mlflow_version"]
+    decommission_postgresql()
+    assert not host.package("postgresql").is_installed and not host.service("postgresql").is_running
+    assert host.run("command -v psql").rc != 0
+    assert host.file("/var/lib/postgresql").is_directory
+    assert_unchanged(decommission_postgresql())
+
+    converge("-e", f"mlflow_version={target}")
+    fresh_ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "mlflow-postgresql-again.pem"
+    fresh_ca.write_text(host.file("/etc/mlflow/tls/cert.pem").content_string)
+    run = run_of(address, str(fresh_ca), "bob")
+    assert [m["value"] for m in run["data"]["metrics"] if m["key"] == "accuracy"] == [0.93]
+
+
 def test_decommission_with_purge_data_drops_the_runs_and_the_artifacts(host):
     decommission("-e", "purge_data=true")
     databases = host.check_output("runuser -u postgres -- psql -Atc 'SELECT datname FROM pg_database'").split()
     assert "mlflow" not in databases and "mlflow_auth" not in databases
     assert not host.file("/var/lib/mlflow").exists
     assert not host.file("/opt/mlflow").exists
+
+
+def test_postgresql_uninstalled_with_purge_data_leaves_no_database(host):
+    decommission_postgresql("-e", "purge_data=true")
+    for path in ("/var/lib/postgresql", "/etc/postgresql"):
+        assert not host.file(path).exists, path
+    assert not host.package("postgresql-common").is_installed
+    assert_unchanged(decommission_postgresql("-e", "purge_data=true"))
