@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -123,9 +124,15 @@ def fresh_container(name):
     argv += [config["Image"], *(config.get("Cmd") or ["/sbin/init"])]
     docker("rm", "--force", "--volumes", name)
     docker(*argv)
-    # (is-system-running exits non-zero when "degraded": a unit failed, which boots all the same)
-    booted = subprocess.run(["docker", "exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait"],
-                            capture_output=True, text=True, timeout=150, check=False)
+    # (is-system-running exits non-zero when "degraded": a unit failed, which boots all the same;
+    # it cannot answer before systemd's bus is up, a moment after the start)
+    deadline = time.monotonic() + 180
+    while True:
+        booted = subprocess.run(["docker", "exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait"],
+                                capture_output=True, text=True, timeout=150, check=False)
+        if booted.stdout.strip() in ("running", "degraded") or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert booted.stdout.strip() in ("running", "degraded"), (booted.stdout, booted.stderr)
 
 

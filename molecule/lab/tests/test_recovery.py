@@ -320,6 +320,9 @@ def test_uninstall_takes_the_backups_off_a_host_and_a_reinstall_backs_up_into_th
     key's authorization on admin1 go, its repository there and data1's access stay; a second
     run changes nothing; site.yml sets it up again and the next backup joins the old ones."""
     before = snapshot_ids(host, "eda1")
+    # (the keys as authorized on admin1: type and key, without their comment)
+    eda_key, data_key = (lab_shell(host, name, "cut -d' ' -f2 /etc/mlplatform/backup/id_ed25519.pub").strip()
+                         for name in ("eda1", "data1"))
     removed = lab_playbook(host, "decommission.yml", "--limit", "eda1", "--tags", "backup", "-e", "skip_confirmation=true")
     assert removed.rc == 0, removed.stdout[-3000:] + removed.stderr[-1000:]
     gone = lab_shell(host, "eda1", "! systemctl cat mlp-backup.timer >/dev/null 2>&1 && ! command -v restic"
@@ -328,7 +331,7 @@ def test_uninstall_takes_the_backups_off_a_host_and_a_reinstall_backs_up_into_th
                      f" && test ! -e {METRICS} && echo gone")
     assert gone.strip() == "gone", gone
     keys = host.file("/srv/backup/.ssh/authorized_keys").content_string
-    assert "mlp-backup@eda1" not in keys and "mlp-backup@data1" in keys, keys
+    assert eda_key not in keys and data_key in keys, keys
     assert host.file("/srv/backup/eda1/config").exists
     assert_unchanged(lab_playbook(host, "decommission.yml", "--limit", "eda1", "--tags", "backup",
                                   "-e", "skip_confirmation=true"))
