@@ -14,7 +14,6 @@ import re
 import shlex
 import subprocess
 import threading
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -100,40 +99,6 @@ def docker(*args, timeout=180):
     """Run the docker CLI on the machine that runs the tests (the lab's and the scenarios'
     Docker host); fails on a non-zero exit. The result."""
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=True)
-
-
-def fresh_container(name):
-    """Put a new container in the place of NAME: the same image, host name, network and
-    aliases, capabilities, mounts and labels, and nothing of the old one's disk (new SSH host
-    keys, no data), as a server replaced by a new one. Waits for its systemd to boot."""
-    info = json.loads(docker("inspect", name).stdout)[0]
-    config, host_config = info["Config"], info["HostConfig"]
-    (network, settings), = info["NetworkSettings"]["Networks"].items()
-    argv = ["run", "--detach", "--name", name, "--hostname", config["Hostname"],
-            "--cgroupns", host_config["CgroupnsMode"], "--log-driver", "json-file", "--network", network]
-    argv += [f"--tmpfs={path}" + (f":{options}" if options else "")
-             for path, options in (host_config.get("Tmpfs") or {}).items()]
-    argv += [f"--cap-add={cap}" for cap in host_config.get("CapAdd") or []]
-    argv += [f"--cap-drop={cap}" for cap in host_config.get("CapDrop") or []]
-    argv += [f"--security-opt={option}" for option in host_config.get("SecurityOpt") or []]
-    argv += [f"--volume={bind}" for bind in host_config.get("Binds") or []]
-    # (Docker adds the container's short ID to its aliases: not one to keep.)
-    argv += [f"--network-alias={alias}" for alias in settings.get("Aliases") or []
-             if not re.fullmatch(r"[0-9a-f]{12}", alias)]
-    argv += [f"--label={key}={value}" for key, value in (config.get("Labels") or {}).items()]
-    argv += [config["Image"], *(config.get("Cmd") or ["/sbin/init"])]
-    docker("rm", "--force", "--volumes", name)
-    docker(*argv)
-    # (is-system-running exits non-zero when "degraded": a unit failed, which boots all the same;
-    # it cannot answer before systemd's bus is up, a moment after the start)
-    deadline = time.monotonic() + 180
-    while True:
-        booted = subprocess.run(["docker", "exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait"],
-                                capture_output=True, text=True, timeout=150, check=False)
-        if booted.stdout.strip() in ("running", "degraded") or time.monotonic() > deadline:
-            break
-        time.sleep(2)
-    assert booted.stdout.strip() in ("running", "degraded"), (booted.stdout, booted.stderr)
 
 
 def trust_anchor(host, certificate, directory):

@@ -18,7 +18,7 @@ dropped).
 import json
 import os
 
-from molecule_helpers import assert_unchanged, fresh_container, lab_playbook, lab_shell, operator, task_blocks
+from molecule_helpers import assert_unchanged, lab_playbook, lab_shell, task_blocks
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -341,25 +341,3 @@ def test_uninstall_takes_the_backups_off_a_host_and_a_reinstall_backs_up_into_th
     assert backup.rc == 0, backup.stdout[-3000:] + backup.stderr[-1000:]
     after = snapshot_ids(host, "eda1")
     assert before[-1] in after and after[-1] not in before, (before, after)
-
-
-def test_a_new_data_host_in_place_of_data1_gets_the_store_and_repositories_back(host):
-    """data1 replaced by a new server (a fresh container of the lab's image: new SSH host
-    keys, no data): bootstrap and site.yml set it up and the hosts that use it trust its new
-    key; an in-place restore from admin1 gives back the DVC store and the git repositories
-    byte for byte, and alice reaches them from eda1. (test_team.py then pushes and pulls.)"""
-    before = on_data(host, STORE_DIGEST)
-    refs = lab_shell(host, "eda1", "git ls-remote data1:/srv/git/iris_project.git", user="alice")
-    fresh_container(f"{PREFIX}-data")
-    bootstrap = operator(host, "ansible-playbook playbooks/bootstrap.yml --limit data1 -e bootstrap_user=debian"
-                               " -e ansible_password=debian -e ansible_become_password=debian")
-    assert bootstrap.rc == 0, bootstrap.stdout[-3000:] + bootstrap.stderr[-1000:]
-    site = operator(host, "ansible-playbook playbooks/site.yml")
-    assert site.rc == 0, site.stdout[-4000:] + site.stderr[-1000:]
-    assert on_data(host, STORE_DIGEST) != before
-    refused = lab_playbook(host, "restore.yml", "--limit", "data1")
-    assert refused.rc != 0 and "a restore would overwrite them" in " ".join(refused.stdout.split())
-    restored = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
-    assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
-    assert on_data(host, STORE_DIGEST) == before
-    assert lab_shell(host, "eda1", "git ls-remote data1:/srv/git/iris_project.git", user="alice") == refs
