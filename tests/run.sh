@@ -103,13 +103,19 @@ queue_check() { # name command...: start it once a slot is free
 }
 drain() { while [ "${#running[@]}" -gt 0 ]; do reap_one; done; }
 
-failure_digest() { # log: the lines that say what failed, at most 12: pytest, Molecule and
-  # Ansible's recap first, then the tasks that failed (some of those were expected to fail).
-  # Not Molecule's "CRITICAL ... glob failed" for the default scenario a top-level scenario
-  # (molecule/lab) does not have: it goes on, and says so on every run.
-  { grep -a -E '^(FAILED |ERROR )|^E +[A-Za-z]|^\* \[|CRITICAL|[^ ]+ +: ok=[0-9]+ .*failed=[1-9]|=+ .*(failed|error).* in [0-9.]+s' "$1"
-    grep -a -E 'fatal: \[|failed: \[' "$1"; } \
-    | grep -v -e '- RETRYING:' -e "molecule/default/molecule.yml' glob failed" | sed -E 's/\x1b\[[0-9;]*m//g' | cut -c1-300 | head -n 12
+failure_digest() { # log: the lines that say what failed, at most 16, in this order: pytest's
+  # verdicts; in a failed test's message, the tasks that failed and the recap lines; the
+  # message's first lines; then Molecule's and Ansible's own (a converge that failed; some of
+  # those tasks were expected to fail). Not Molecule's "CRITICAL ... glob failed" for the
+  # default scenario a top-level scenario (molecule/lab) does not have: it goes on, and says
+  # so on every run.
+  local failure='fatal: \[|failed: \[|[^ ]+ +: ok=[0-9]+ .*(failed|unreachable)=[1-9]'
+  { grep -a -E '^(FAILED |ERROR )|^=+ .*(failed|error).* in [0-9.]+s' "$1"
+    grep -a -E "^E .*($failure)" "$1"
+    grep -a -E '^E +[A-Za-z]' "$1" | grep -v -E '^E +(ok|skipping|changed|included): \[|^E +TASK \[' | head -n 6
+    grep -a -E "^\* \[|CRITICAL|$failure" "$1" | grep -v '^E '; } \
+    | grep -v -e '- RETRYING:' -e "molecule/default/molecule.yml' glob failed" | sed -E 's/\x1b\[[0-9;]*m//g' | cut -c1-300 \
+    | awk '!seen[$0]++' | head -n 16
 }
 
 syntax_check() { # every playbook, in one ansible-playbook (it names each one it checks)

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from molecule_helpers import lab_shell, operator
+from molecule_helpers import failure_report, lab_shell, operator
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -23,7 +23,7 @@ def install_command(package):
 def install(host, package):
     """Debian's PACKAGE on the admin host."""
     result = host.run(install_command(package))
-    assert result.rc == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.rc == 0, failure_report(result)
 
 
 def test_ansible_all_ping_succeeds_for_all_five(host):
@@ -153,7 +153,7 @@ def test_lynis_scores_every_host(host):
                " lynis audit system --quick --no-colors >/dev/null 2>&1;"
                " sed -n 's/^hardening_index=//p' /var/log/lynis-report.dat")
     result = operator(host, f"ansible all -b -f 5 -m ansible.builtin.shell -a {shlex.quote(command)} -o")
-    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert result.rc == 0, failure_report(result)
     scores = {line.split(" |")[0]: int(line.rsplit("(stdout) ", 1)[1]) for line in result.stdout.splitlines()
               if "(stdout) " in line}
     print("lynis hardening index:", scores)

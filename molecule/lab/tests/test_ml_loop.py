@@ -23,7 +23,7 @@ import time
 
 import pytest
 import yaml
-from molecule_helpers import lab_playbook, lab_shell
+from molecule_helpers import failure_report, lab_playbook, lab_shell
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -35,7 +35,7 @@ RELEASES = {}
 
 def playbook(host, name, *extra):
     result = lab_playbook(host, name, *extra)
-    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.rc == 0, failure_report(result)
     return result.stdout
 
 
@@ -69,7 +69,7 @@ def predict(host, row):
 
 def test_a_dry_run_before_the_first_training_changes_nothing(host):
     result = lab_playbook(host, "train.yml", "--check", "--diff")
-    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.rc == 0, failure_report(result)
     # Nothing was seeded, cloned or pushed.
     assert on(host, "data", f"git --git-dir={REPO} for-each-ref | wc -l").strip() == "0"
     assert on(host, "ml", f"test -e {WORK} && echo there || echo absent").strip() == "absent"

@@ -18,7 +18,7 @@ dropped).
 import json
 import os
 
-from molecule_helpers import assert_unchanged, lab_playbook, lab_shell, task_blocks
+from molecule_helpers import assert_unchanged, failure_report, lab_playbook, lab_shell, task_blocks
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -40,7 +40,7 @@ def metric(host, name):
 
 def test_a_backup_lands_on_the_admin_host_encrypted(host):
     result = lab_playbook(host, "backup.yml", "--limit", "data")
-    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    assert result.rc == 0, failure_report(result)
     (shown,) = [block for block in task_blocks(result.stdout) if block.startswith("TASK [backup : Show the snapshots]")]
     assert "/srv/dvc" in shown and "/srv/git" in shown, shown
     repo = host.file(REPOSITORY)
@@ -63,7 +63,7 @@ def test_the_backup_account_can_do_nothing_but_sftp(host):
 def test_a_restore_drill_gives_back_every_byte(host):
     on_data(host, f"rm -rf {DRILL}")
     result = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", f"backup_restore_target={DRILL}")
-    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    assert result.rc == 0, failure_report(result)
     for path in ("/srv/dvc", "/srv/git"):
         rc, out = on_data(host, f"diff -r --no-dereference {path} {DRILL}{path} && echo same", check=False)
         assert rc == 0 and "same" in out, (path, out)
@@ -84,7 +84,7 @@ def test_a_restore_never_writes_over_files_unless_told_to(host):
     refused = lab_playbook(host, "restore.yml", "--limit", "data1")
     assert refused.rc != 0 and "(in place)" in refused.stdout, refused.stdout[-2000:]
     restored = lab_playbook(host, "restore.yml", "--limit", "data1", "-e", '{"backup_restore_overwrite": true}')
-    assert restored.rc == 0, restored.stdout[-3000:]
+    assert restored.rc == 0, failure_report(restored)
     assert on_data(host, f"sha256sum {model}").split()[0] == digest
     on_data(host, f"rm -rf {DRILL}")
 
@@ -144,7 +144,7 @@ def test_a_failed_backup_is_visible_and_the_next_good_one_clears_it(host):
     assert metric(host, "mlp_backup_last_run_success") == 0
     assert metric(host, "mlp_backup_last_success_timestamp_seconds") == last_success
     good = lab_playbook(host, "backup.yml", "--limit", "data")
-    assert good.rc == 0, good.stdout[-3000:]
+    assert good.rc == 0, failure_report(good)
     assert metric(host, "mlp_backup_last_run_success") == 1
     assert metric(host, "mlp_backup_last_success_timestamp_seconds") > last_success
 
@@ -164,7 +164,7 @@ def test_a_wrong_password_stops_the_role_and_the_host_keeps_the_right_one(host):
     assert "not-the-password-9c1e" not in wrong.stdout + wrong.stderr
     assert on_data(host, "sha256sum /etc/mlplatform/backup/password").split()[0] == before
     good = lab_playbook(host, "backup.yml", "--limit", "data")
-    assert good.rc == 0, good.stdout[-3000:]
+    assert good.rc == 0, failure_report(good)
 
 
 EDA_DRILL = "/var/tmp/mlp-restore-drill-eda"
@@ -186,12 +186,12 @@ def test_eda_homes_and_the_hubs_database_restore_from_a_backup_taken_while_it_ru
     lab_shell(host, "eda1", "printf 'notes of alice\\n' > /home/alice/notes.txt && chown alice: /home/alice/notes.txt"
               " && systemctl is-active jupyterhub")
     result = lab_playbook(host, "backup.yml", "--limit", "eda")
-    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    assert result.rc == 0, failure_report(result)
     assert "mlp-backup: an online copy of the hub's database" in lab_shell(
         host, "eda1", "journalctl -u mlp-backup.service --no-pager -o cat -n 200")
     lab_shell(host, "eda1", f"rm -rf {EDA_DRILL}")
     restored = lab_playbook(host, "restore.yml", "--limit", "eda1", "-e", f"backup_restore_target={EDA_DRILL}")
-    assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+    assert restored.rc == 0, failure_report(restored)
     rc, out = lab_shell(host, "eda1", f"diff -r --no-dereference /home/alice {EDA_DRILL}/home/alice && echo same"
                         f" && stat -c '%U %a' {EDA_DRILL}/home/alice/notes.txt", check=False)
     assert rc == 0 and out.split("\n")[:2] == ["same", "alice 644"], out
@@ -244,14 +244,14 @@ def test_the_hub_comes_back_in_place_with_its_users_and_their_files(host):
         assert before.startswith("('alice', "), before
         lab_shell(host, "eda1", "printf 'draft of alice\\n' > /home/alice/draft.txt && chown alice: /home/alice/draft.txt")
         backup = lab_playbook(host, "backup.yml", "--limit", "eda")
-        assert backup.rc == 0, backup.stdout[-3000:] + backup.stderr[-1000:]
+        assert backup.rc == 0, failure_report(backup)
         # Lost: her file, and the hub's database (the hub starts again on an empty one).
         lab_shell(host, "eda1", f"rm /home/alice/draft.txt && systemctl stop jupyterhub && rm -f {HUB_STATE}/jupyterhub.sqlite*"
                   " && systemctl start jupyterhub")
         answers(host, HUB_UP)  # (the hub made its new database by then)
         assert hub_user(host, "alice") == "None"
         restored = lab_playbook(host, "restore.yml", "--limit", "eda1", "-e", '{"backup_restore_overwrite": true}')
-        assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+        assert restored.rc == 0, failure_report(restored)
         assert "the hub's database back from its online copy" in restored.stdout
         answers(host, HUB_UP)
         assert hub_user(host, "alice") == before
@@ -274,7 +274,7 @@ def test_admin_backs_up_mlflow_and_airflow_to_data_not_to_itself(host):
     """group_vars/admin.yml: MLflow's artifacts and PostgreSQL's dumps (pg_dump while the
     services run) go to data1, where the backup account can do nothing but SFTP."""
     result = lab_playbook(host, "backup.yml", "--limit", "admin")
-    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    assert result.rc == 0, failure_report(result)
     (shown,) = [block for block in task_blocks(result.stdout) if block.startswith("TASK [backup : Show the snapshots]")]
     assert "/var/lib/mlflow/artifacts" in shown and "/var/backups/postgresql" in shown, shown
     assert lab_shell(host, "data1", f"stat -c '%U %a' {ADMIN_REPOSITORY}").strip() == "mlp-backup 700"
@@ -296,7 +296,7 @@ def test_mlflow_and_airflow_come_back_in_place_from_the_backup(host):
                     " && rm \"$(find /var/lib/mlflow/artifacts -type f | sort | head -1)\"")
     assert lost.rc == 0, lost.stderr
     restored = lab_playbook(host, "restore.yml", "--limit", "admin1", "-e", '{"backup_restore_overwrite": true}')
-    assert restored.rc == 0, restored.stdout[-3000:] + restored.stderr[-1000:]
+    assert restored.rc == 0, failure_report(restored)
     assert (host.check_output(MLFLOW_RUNS), host.check_output(AIRFLOW_RUNS), host.check_output(ARTIFACTS_DIGEST)) \
         == (runs, dag_runs, artifacts)
     for unit in ("mlflow", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor"):
@@ -324,7 +324,7 @@ def test_uninstall_takes_the_backups_off_a_host_and_a_reinstall_backs_up_into_th
     eda_key, data_key = (lab_shell(host, name, "cut -d' ' -f2 /etc/mlplatform/backup/id_ed25519.pub").strip()
                          for name in ("eda1", "data1"))
     removed = lab_playbook(host, "decommission.yml", "--limit", "eda1", "--tags", "backup", "-e", "skip_confirmation=true")
-    assert removed.rc == 0, removed.stdout[-3000:] + removed.stderr[-1000:]
+    assert removed.rc == 0, failure_report(removed)
     gone = lab_shell(host, "eda1", "! systemctl cat mlp-backup.timer >/dev/null 2>&1 && ! command -v restic"
                      " && test ! -e /usr/local/sbin/mlp-restic && test ! -e /usr/local/sbin/mlp-backup"
                      " && test ! -e /etc/mlplatform/backup && test ! -e /var/cache/restic"
@@ -336,8 +336,8 @@ def test_uninstall_takes_the_backups_off_a_host_and_a_reinstall_backs_up_into_th
     assert_unchanged(lab_playbook(host, "decommission.yml", "--limit", "eda1", "--tags", "backup",
                                   "-e", "skip_confirmation=true"))
     again = lab_playbook(host, "site.yml", "--limit", "eda1", "--tags", "backup")
-    assert again.rc == 0, again.stdout[-3000:] + again.stderr[-1000:]
+    assert again.rc == 0, failure_report(again)
     backup = lab_playbook(host, "backup.yml", "--limit", "eda")
-    assert backup.rc == 0, backup.stdout[-3000:] + backup.stderr[-1000:]
+    assert backup.rc == 0, failure_report(backup)
     after = snapshot_ids(host, "eda1")
     assert before[-1] in after and after[-1] not in before, (before, after)

@@ -11,7 +11,7 @@
 import os
 import time
 
-from molecule_helpers import docker, operator, recap, task_blocks
+from molecule_helpers import docker, failure_report, operator, recap, task_blocks
 
 PREFIX = os.environ.get("MLP_LAB_PREFIX", "mlp-lab")
 testinfra_hosts = [f"ansible://{PREFIX}-admin"]
@@ -86,7 +86,7 @@ def test_once_it_is_back_an_interrupted_run_is_repaired_by_the_next(host):
     # The next run converges everywhere: the interrupted run's half, and what was left for
     # data1 while it was down (the keys of the team authorized there).
     repair = operator(host, SITE)
-    assert repair.rc == 0, repair.stdout[-4000:] + repair.stderr[-2000:]
+    assert repair.rc == 0, failure_report(repair)
     hosts = recap(repair.stdout)
     assert set(hosts) >= {"data1", *OTHERS}
     assert all(h["failed"] == 0 and h["unreachable"] == 0 for h in hosts.values()), hosts

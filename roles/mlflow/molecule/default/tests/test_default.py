@@ -208,7 +208,17 @@ def decommission(*extra):
     return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow", "-e", "skip_confirmation=true", *extra)
 
 
+def decommission_postgresql(*extra):
+    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow,postgresql", "-e", "skip_confirmation=true",
+                        *extra)
+
+
 def test_decommission_keeps_the_runs_and_a_reinstall_serves_them_again(host, address, ca_file):
+    """MLflow taken off: the server goes, its runs (in PostgreSQL, still running) and artifacts
+    stay; a second run changes nothing. Then PostgreSQL too (role postgresql's uninstall,
+    after MLflow's): the server and its packages go, the databases stay; a second run changes
+    nothing. The roles installed again (one converge) serve bob's run and alice's artifact
+    from what was kept."""
     target = yaml.safe_load((ROOT / "roles/mlflow/defaults/main.yml").read_text())["mlflow_version"]
     decommission()
     assert not host.service("mlflow").is_running
@@ -222,27 +232,6 @@ def test_decommission_keeps_the_runs_and_a_reinstall_serves_them_again(host, add
     assert host.file("/var/lib/mlflow/artifacts").is_directory
     assert_unchanged(decommission())
 
-    converge("-e", f"mlflow_version={target}")
-    fresh_ca = Path(ca_file).with_name("mlflow-again.pem")
-    fresh_ca.write_text(host.file("/etc/mlflow/tls/cert.pem").content_string)
-    run = run_of(address, str(fresh_ca), "bob")
-    artifact = requests.get(
-        f"https://{address}/api/2.0/mlflow-artifacts/artifacts/{run['info']['experiment_id']}/"
-        f"{run['info']['run_id']}/artifacts/reports/alice-report.txt",
-        auth=("bob", PASSWORDS["bob"]), verify=str(fresh_ca), timeout=60)
-    assert artifact.content == bytes(range(256)) * 40
-
-
-def decommission_postgresql(*extra):
-    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow,postgresql", "-e", "skip_confirmation=true",
-                        *extra)
-
-
-def test_postgresql_uninstalled_keeps_the_databases_and_a_reinstall_serves_the_runs(host, address):
-    """MLflow and PostgreSQL taken off (role postgresql's uninstall, after MLflow's): the
-    server and its packages go, the databases stay; a second run changes nothing; the roles
-    installed again serve bob's run from the kept database."""
-    target = yaml.safe_load((ROOT / "roles/mlflow/defaults/main.yml").read_text())["mlflow_version"]
     decommission_postgresql()
     assert not host.package("postgresql").is_installed and not host.service("postgresql").is_running
     assert host.run("command -v psql").rc != 0
@@ -250,10 +239,15 @@ def test_postgresql_uninstalled_keeps_the_databases_and_a_reinstall_serves_the_r
     assert_unchanged(decommission_postgresql())
 
     converge("-e", f"mlflow_version={target}")
-    fresh_ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "mlflow-postgresql-again.pem"
+    fresh_ca = Path(ca_file).with_name("mlflow-again.pem")
     fresh_ca.write_text(host.file("/etc/mlflow/tls/cert.pem").content_string)
     run = run_of(address, str(fresh_ca), "bob")
     assert [m["value"] for m in run["data"]["metrics"] if m["key"] == "accuracy"] == [0.93]
+    artifact = requests.get(
+        f"https://{address}/api/2.0/mlflow-artifacts/artifacts/{run['info']['experiment_id']}/"
+        f"{run['info']['run_id']}/artifacts/reports/alice-report.txt",
+        auth=("bob", PASSWORDS["bob"]), verify=str(fresh_ca), timeout=60)
+    assert artifact.content == bytes(range(256)) * 40
 
 
 def test_decommission_with_purge_data_drops_the_runs_and_the_artifacts(host):
