@@ -125,14 +125,19 @@ def run_of(address, ca_file, user="bob"):
     return runs.json()["runs"][0]
 
 
+def report_of(address, ca_file, run, user="bob"):
+    """The report alice logged with RUN, as USER downloads it through the server."""
+    return requests.get(
+        f"https://{address}/api/2.0/mlflow-artifacts/artifacts/{run['info']['experiment_id']}/"
+        f"{run['info']['run_id']}/artifacts/reports/alice-report.txt",
+        auth=(user, PASSWORDS[user]), verify=ca_file, timeout=60)
+
+
 def test_another_member_reads_the_run_and_its_artifact_byte_for_byte(address, ca_file):
     run = run_of(address, ca_file, "bob")
     assert {p["key"]: p["value"] for p in run["data"]["params"]} == {"model": "logreg", "C": "0.5"}
     assert [m["value"] for m in run["data"]["metrics"] if m["key"] == "accuracy"] == [0.93]
-    artifact = requests.get(
-        f"https://{address}/api/2.0/mlflow-artifacts/artifacts/{run['info']['experiment_id']}/"
-        f"{run['info']['run_id']}/artifacts/reports/alice-report.txt",
-        auth=("bob", PASSWORDS["bob"]), verify=ca_file, timeout=60)
+    artifact = report_of(address, ca_file, run)
     assert artifact.status_code == 200
     assert artifact.content == bytes(range(256)) * 40
 
@@ -204,13 +209,12 @@ def test_an_upgrade_migrates_the_database_and_keeps_the_runs(host, address, ca_f
 
 # --- Uninstall (playbooks/decommission.yml) -----------------------------------------------
 
-def decommission(*extra):
-    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow", "-e", "skip_confirmation=true", *extra)
+def decommission(*extra, tags="mlflow"):
+    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", tags, "-e", "skip_confirmation=true", *extra)
 
 
 def decommission_postgresql(*extra):
-    return run_playbook(ROOT / "playbooks/decommission.yml", "--tags", "mlflow,postgresql", "-e", "skip_confirmation=true",
-                        *extra)
+    return decommission(*extra, tags="mlflow,postgresql")
 
 
 def test_decommission_keeps_the_runs_and_a_reinstall_serves_them_again(host, address, ca_file):
@@ -243,11 +247,7 @@ def test_decommission_keeps_the_runs_and_a_reinstall_serves_them_again(host, add
     fresh_ca.write_text(host.file("/etc/mlflow/tls/cert.pem").content_string)
     run = run_of(address, str(fresh_ca), "bob")
     assert [m["value"] for m in run["data"]["metrics"] if m["key"] == "accuracy"] == [0.93]
-    artifact = requests.get(
-        f"https://{address}/api/2.0/mlflow-artifacts/artifacts/{run['info']['experiment_id']}/"
-        f"{run['info']['run_id']}/artifacts/reports/alice-report.txt",
-        auth=("bob", PASSWORDS["bob"]), verify=str(fresh_ca), timeout=60)
-    assert artifact.content == bytes(range(256)) * 40
+    assert report_of(address, str(fresh_ca), run).content == bytes(range(256)) * 40
 
 
 def test_decommission_with_purge_data_drops_the_runs_and_the_artifacts(host):
